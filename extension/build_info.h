@@ -1,0 +1,25 @@
+// Facts about this build of the extension, fixed at compile time.
+#ifndef DOCSTORE_EXTENSION_BUILD_INFO_H_
+#define DOCSTORE_EXTENSION_BUILD_INFO_H_
+
+#include "sqlite_api.h"
+
+namespace docstore {
+
+inline constexpr const char* kExtensionVersion = "0.1.0";
+
+#ifdef DOCSTORE_SQLCIPHER_BUILD
+inline constexpr const char* kBuildVariant = "sqlcipher";
+#else
+inline constexpr const char* kBuildVariant = "sqlite";
+#endif
+
+// The sqlite3_api_routines table grows with each release; calling an entry a
+// runtime does not have jumps through garbage. So the runtime must be at least
+// the minor release whose headers this build was compiled against.
+inline constexpr int kMinimumRuntimeVersion = SQLITE_VERSION_NUMBER / 1000 * 1000;
+inline constexpr const char* kBuiltAgainstVersion = SQLITE_VERSION;
+
+}  // namespace docstore
+
+#endif  // DOCSTORE_EXTENSION_BUILD_INFO_H_

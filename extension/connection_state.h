@@ -1,0 +1,79 @@
+// Per-connection state shared by docstore's SQL functions and virtual tables.
+#ifndef DOCSTORE_EXTENSION_CONNECTION_STATE_H_
+#define DOCSTORE_EXTENSION_CONNECTION_STATE_H_
+
+#include <array>
+#include <string>
+
+#include "sqlite_api.h"
+
+namespace docstore {
+
+// The statements docstore keeps prepared for the life of a connection.
+enum class CachedStatement {
+  kDocumentById,
+  kCount,
+};
+
+// One per connection that loaded docstore. Every function and module
+// registration holds a reference (Retain in the registration, Release in its
+// destructor callback), so the state lives exactly as long as the last
+// registration that can reach it — also when the extension is loaded twice
+// and the first set of registrations is replaced.
+//
+// Cached statements would make sqlite3_close() fail with SQLITE_BUSY
+// ("unfinalized statements"), and function destructors only run after that
+// check. Eponymous virtual tables, however, are disconnected before it, so
+// docstore_info (see info_vtab.cc) finalizes them from its xDisconnect; the
+// anchor is connected again on the next Statement() call if it was dropped.
+class ConnectionState {
+ public:
+  explicit ConnectionState(sqlite3* db) : db_(db) {}
+  ConnectionState(const ConnectionState&) = delete;
+  ConnectionState& operator=(const ConnectionState&) = delete;
+
+  void Retain() { ++references_; }
+  static void Release(void* state);
+
+  sqlite3* db() const { return db_; }
+
+  // The cached statement, ready to bind (see StatementUse), prepared on
+  // first use. nullptr when it cannot be prepared; `error` then says why.
+  sqlite3_stmt* Statement(CachedStatement which, std::string* error);
+  void FinalizeStatements();
+
+  void set_close_anchor_connected(bool connected) { close_anchor_connected_ = connected; }
+
+  // A buffer reused across calls to build results in, to avoid an allocation
+  // per call.
+  std::string& scratch() { return scratch_; }
+
+ private:
+  ~ConnectionState() { FinalizeStatements(); }
+
+  sqlite3* const db_;
+  int references_ = 0;
+  bool close_anchor_connected_ = false;
+  std::array<sqlite3_stmt*, static_cast<size_t>(CachedStatement::kCount)> statements_{};
+  std::string scratch_;
+};
+
+// Resets a cached statement and clears its bindings when the caller is done,
+// so no statement stays mid-step (holding a read transaction) between calls.
+class StatementUse {
+ public:
+  explicit StatementUse(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+  ~StatementUse() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+ private:
+  sqlite3_stmt* const stmt_;
+};
+
+}  // namespace docstore
+
+#endif  // DOCSTORE_EXTENSION_CONNECTION_STATE_H_

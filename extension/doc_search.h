@@ -1,0 +1,13 @@
+// doc_search(query): full-text search over documents, FTS5 or FTS4 alike.
+#ifndef DOCSTORE_EXTENSION_DOC_SEARCH_H_
+#define DOCSTORE_EXTENSION_DOC_SEARCH_H_
+
+#include "sqlite_api.h"
+
+namespace docstore {
+
+int RegisterDocSearch(sqlite3* db);
+
+}  // namespace docstore
+
+#endif  // DOCSTORE_EXTENSION_DOC_SEARCH_H_

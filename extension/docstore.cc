@@ -1,0 +1,83 @@
+/*
+** docstore: a document store inside SQLite.
+**
+**   .load ./build/docstore                  -- sqlite3 shell (SQLite >= 3.40)
+**   .load ./build/docstore_sqlcipher        -- sqlcipher shell (SQLCipher 3.4)
+**
+**   SELECT docstore_init();                 -- create or migrate the schema
+**   INSERT INTO documents(title, content, metadata)
+**     VALUES ('Hello', 'first words', '{"lang":"en"}');
+**   SELECT doc_get(1);                      -- the document as JSON, or NULL
+**   SELECT id, title, snippet, rank FROM doc_search('first') LIMIT 10;
+**   SELECT * FROM docstore_info;            -- build, runtime, schema version
+**
+** Writes are plain SQL on the documents table; triggers keep the version, the
+** audit log and the full-text index in step (see sql/).
+**
+** Each build refuses, at load, a runtime older than the SQLite headers it was
+** compiled against: an extension calls SQLite through a table of function
+** pointers that only grows, and calling past the end of an older runtime's
+** table crashes.
+*/
+#include <string>
+
+#include "build_info.h"
+#include "connection_state.h"
+#include "doc_get.h"
+#include "doc_search.h"
+#include "info_vtab.h"
+#include "json_valid_fallback.h"
+#include "schema.h"
+#include "sqlite_api.h"
+
+SQLITE_EXTENSION_INIT1
+
+namespace docstore {
+namespace {
+
+int RegisterAll(sqlite3* db, char** error) {
+  auto* state = new ConnectionState(db);
+  state->Retain();  // held until the end of this function
+  int rc = RegisterInfoModule(db, state);
+  if (rc == SQLITE_OK) rc = RegisterSchemaFunctions(db);
+  if (rc == SQLITE_OK) rc = RegisterJsonValidIfMissing(db);
+  if (rc == SQLITE_OK) rc = RegisterDocGet(db, state);
+  if (rc == SQLITE_OK) rc = RegisterDocSearch(db);
+  if (rc == SQLITE_OK && !ConnectCloseAnchor(db)) rc = sqlite3_errcode(db);
+  if (rc != SQLITE_OK) {
+    *error = sqlite3_mprintf("docstore: registration failed: %s", sqlite3_errmsg(db));
+  }
+  ConnectionState::Release(state);
+  return rc;
+}
+
+int Init(sqlite3* db, char** error, const sqlite3_api_routines* api) {
+  SQLITE_EXTENSION_INIT2(api);
+  // libversion_number sits near the start of the routine table, so reading it
+  // is safe on any runtime; everything after this check may not be.
+  const int runtime = sqlite3_libversion_number();
+  if (runtime < kMinimumRuntimeVersion) {
+    *error = sqlite3_mprintf(
+        "docstore: this build (%s) was compiled against SQLite %s and needs a runtime >= %d.%d.0,"
+        " but it was loaded into SQLite %s; load docstore_sqlcipher instead for SQLCipher 3.x",
+        kBuildVariant, kBuiltAgainstVersion, kMinimumRuntimeVersion / 1000000,
+        kMinimumRuntimeVersion / 1000 % 1000, sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
+  return RegisterAll(db, error);
+}
+
+}  // namespace
+}  // namespace docstore
+
+// SQLite derives the entry point from the file name: sqlite3_docstore_init for
+// docstore.so, sqlite3_docstoresqlcipher_init for docstore_sqlcipher.so.
+extern "C" __attribute__((visibility("default"))) int sqlite3_docstore_init(
+    sqlite3* db, char** error, const sqlite3_api_routines* api) {
+  return docstore::Init(db, error, api);
+}
+
+extern "C" __attribute__((visibility("default"))) int sqlite3_docstoresqlcipher_init(
+    sqlite3* db, char** error, const sqlite3_api_routines* api) {
+  return docstore::Init(db, error, api);
+}

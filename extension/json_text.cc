@@ -1,0 +1,247 @@
+#include "json_text.h"
+
+#include <cstddef>
+
+namespace docstore {
+namespace {
+
+// Length of the well-formed UTF-8 sequence starting at text[i] (1..4), or 0
+// when the bytes there are not one (RFC 3629, table 3-7 of Unicode).
+size_t Utf8SequenceLength(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const size_t left = text.size() - i;
+  const unsigned char b0 = byte(i);
+  if (b0 < 0x80) return 1;
+  const auto cont = [&](size_t k, unsigned char lo, unsigned char hi) {
+    return k < text.size() && byte(k) >= lo && byte(k) <= hi;
+  };
+  if (b0 >= 0xC2 && b0 <= 0xDF) return left >= 2 && cont(i + 1, 0x80, 0xBF) ? 2 : 0;
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+    return left >= 3 && cont(i + 1, lo, hi) && cont(i + 2, 0x80, 0xBF) ? 3 : 0;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b0 == 0xF0) lo = 0x90;  // overlong
+    if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
+    return left >= 4 && cont(i + 1, lo, hi) && cont(i + 2, 0x80, 0xBF) &&
+                   cont(i + 3, 0x80, 0xBF)
+               ? 4
+               : 0;
+  }
+  return 0;
+}
+
+constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
+
+// A recursive-descent checker over a string_view; `pos_` only moves forward.
+class JsonValidator {
+ public:
+  explicit JsonValidator(std::string_view text) : text_(text) {}
+
+  bool ValidDocument() {
+    SkipWhitespace();
+    if (!Value(0)) return false;
+    SkipWhitespace();
+    return pos_ == text_.size();
+  }
+
+ private:
+  bool AtEnd() const { return pos_ >= text_.size(); }
+  char Peek() const { return text_[pos_]; }
+
+  void SkipWhitespace() {
+    while (!AtEnd() && (Peek() == ' ' || Peek() == '\t' || Peek() == '\n' || Peek() == '\r')) {
+      ++pos_;
+    }
+  }
+
+  bool Literal(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+
+  bool Value(int depth) {
+    if (AtEnd()) return false;
+    switch (Peek()) {
+      case '{': return Object(depth + 1);
+      case '[': return Array(depth + 1);
+      case '"': return String();
+      case 't': return Literal("true");
+      case 'f': return Literal("false");
+      case 'n': return Literal("null");
+      default: return Number();
+    }
+  }
+
+  bool Object(int depth) {
+    if (depth > kMaxJsonDepth) return false;
+    ++pos_;  // '{'
+    SkipWhitespace();
+    if (!AtEnd() && Peek() == '}') {
+      ++pos_;
+      return true;
+    }
+    for (;;) {
+      SkipWhitespace();
+      if (AtEnd() || Peek() != '"' || !String()) return false;
+      SkipWhitespace();
+      if (AtEnd() || Peek() != ':') return false;
+      ++pos_;
+      SkipWhitespace();
+      if (!Value(depth)) return false;
+      SkipWhitespace();
+      if (AtEnd()) return false;
+      if (Peek() == '}') {
+        ++pos_;
+        return true;
+      }
+      if (Peek() != ',') return false;
+      ++pos_;
+    }
+  }
+
+  bool Array(int depth) {
+    if (depth > kMaxJsonDepth) return false;
+    ++pos_;  // '['
+    SkipWhitespace();
+    if (!AtEnd() && Peek() == ']') {
+      ++pos_;
+      return true;
+    }
+    for (;;) {
+      SkipWhitespace();
+      if (!Value(depth)) return false;
+      SkipWhitespace();
+      if (AtEnd()) return false;
+      if (Peek() == ']') {
+        ++pos_;
+        return true;
+      }
+      if (Peek() != ',') return false;
+      ++pos_;
+    }
+  }
+
+  static bool IsHex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  }
+
+  bool String() {
+    ++pos_;  // opening quote
+    while (!AtEnd()) {
+      const unsigned char c = static_cast<unsigned char>(Peek());
+      if (c == '"') {
+        ++pos_;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        ++pos_;
+        if (AtEnd()) return false;
+        const char e = Peek();
+        if (e == 'u') {
+          for (int k = 1; k <= 4; ++k) {
+            if (pos_ + k >= text_.size() || !IsHex(text_[pos_ + k])) return false;
+          }
+          pos_ += 5;
+          continue;
+        }
+        if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' &&
+            e != 'r' && e != 't') {
+          return false;
+        }
+        ++pos_;
+        continue;
+      }
+      const size_t n = Utf8SequenceLength(text_, pos_);
+      if (n == 0) return false;
+      pos_ += n;
+    }
+    return false;
+  }
+
+  bool Digits() {
+    const size_t start = pos_;
+    while (!AtEnd() && Peek() >= '0' && Peek() <= '9') ++pos_;
+    return pos_ > start;
+  }
+
+  bool Number() {
+    if (!AtEnd() && Peek() == '-') ++pos_;
+    if (AtEnd()) return false;
+    if (Peek() == '0') {
+      ++pos_;
+    } else if (!Digits()) {
+      return false;
+    }
+    if (!AtEnd() && Peek() == '.') {
+      ++pos_;
+      if (!Digits()) return false;
+    }
+    if (!AtEnd() && (Peek() == 'e' || Peek() == 'E')) {
+      ++pos_;
+      if (!AtEnd() && (Peek() == '+' || Peek() == '-')) ++pos_;
+      if (!Digits()) return false;
+    }
+    return true;
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+void AppendJsonString(std::string* out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->reserve(out->size() + text.size() + 2);
+  out->push_back('"');
+  size_t i = 0;
+  while (i < text.size()) {
+    // Copy the longest run that needs no escaping in one append.
+    size_t run = i;
+    while (run < text.size()) {
+      const unsigned char c = static_cast<unsigned char>(text[run]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      ++run;
+    }
+    out->append(text.data() + i, run - i);
+    i = run;
+    if (i == text.size()) break;
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const size_t n = Utf8SequenceLength(text, i);
+      if (n == 0) {
+        out->append(kReplacementCharacter);
+        ++i;
+      } else {
+        out->append(text.data() + i, n);
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xF]);
+    }
+    ++i;
+  }
+  out->push_back('"');
+}
+
+bool IsValidJson(std::string_view text) { return JsonValidator(text).ValidDocument(); }
+
+}  // namespace docstore

@@ -1,0 +1,26 @@
+// JSON text helpers for docstore. No SQLite here: doc_get builds its JSON in
+// C++ because SQLCipher 3.4 (SQLite 3.15) has no JSON1.
+#ifndef DOCSTORE_EXTENSION_JSON_TEXT_H_
+#define DOCSTORE_EXTENSION_JSON_TEXT_H_
+
+#include <string>
+#include <string_view>
+
+namespace docstore {
+
+// Appends `text` as a quoted JSON string. Quotes, backslashes and control
+// characters are escaped; valid UTF-8 is copied as is; every byte that is not
+// part of a well-formed UTF-8 sequence (overlong forms, surrogates, code
+// points above U+10FFFF, truncated sequences) becomes U+FFFD, so the output is
+// always valid JSON in valid UTF-8 whatever bytes a row holds.
+void AppendJsonString(std::string* out, std::string_view text);
+
+// True when `text` is one JSON value under RFC 8259 (the grammar SQLite's
+// json_valid() accepts), optionally surrounded by whitespace, in valid UTF-8,
+// nested at most kMaxJsonDepth deep.
+bool IsValidJson(std::string_view text);
+inline constexpr int kMaxJsonDepth = 1000;
+
+}  // namespace docstore
+
+#endif  // DOCSTORE_EXTENSION_JSON_TEXT_H_

@@ -1,0 +1,30 @@
+// Reading SQL arguments and writing SQL values as JSON, shared by docstore's
+// functions.
+#ifndef DOCSTORE_EXTENSION_SQL_VALUES_H_
+#define DOCSTORE_EXTENSION_SQL_VALUES_H_
+
+#include <cstdint>
+#include <string>
+
+#include "sqlite_api.h"
+
+namespace docstore {
+
+enum class IdArgument {
+  kId,       // *id holds the document id
+  kNull,     // SQL NULL: the caller returns NULL
+  kInvalid,  // not an integer: an error naming `function` is already set on ctx
+};
+
+// Document ids are SQL integers. Text, real and blob ids are errors rather than
+// conversions: '12abc' or 1.5 silently becoming a lookup would hide bugs.
+IdArgument ReadDocumentId(sqlite3_context* ctx, const char* function, sqlite3_value* arg,
+                          int64_t* id);
+
+// Appends column `column` of the current row as a JSON value: NULL as null,
+// integers and finite reals as numbers, text and blobs as strings.
+void AppendColumnAsJson(std::string* out, sqlite3_stmt* stmt, int column);
+
+}  // namespace docstore
+
+#endif  // DOCSTORE_EXTENSION_SQL_VALUES_H_
