@@ -34,14 +34,17 @@ sqlite3_stmt* ConnectionState::Statement(CachedStatement which, std::string* err
     }
     return slot;
   }
-  if (!close_anchor_connected_ && !ConnectCloseAnchor(db_)) {
-    *error = "docstore: could not register its close hook: ";
-    *error += sqlite3_errmsg(db_);
-    return nullptr;
-  }
   if (sqlite3_prepare_v2(db_, kStatementSql[static_cast<size_t>(which)], -1, &slot, nullptr) !=
       SQLITE_OK) {
     *error = sqlite3_errmsg(db_);
+    sqlite3_finalize(slot);
+    slot = nullptr;
+    return nullptr;
+  }
+  // A statement is cached only while something will finalize it at close.
+  if (!close_anchor_connected_ && !ConnectCloseAnchor(db_)) {
+    *error = "docstore: could not connect docstore_info, its close hook: ";
+    *error += sqlite3_errmsg(db_);
     sqlite3_finalize(slot);
     slot = nullptr;
     return nullptr;

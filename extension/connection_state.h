@@ -28,7 +28,9 @@ enum class CachedStatement {
 // anchor is connected again on the next Statement() call if it was dropped.
 class ConnectionState {
  public:
-  explicit ConnectionState(sqlite3* db) : db_(db) {}
+  // `on_destroy` runs when the last registration is gone (the connection is
+  // closing).
+  ConnectionState(sqlite3* db, void (*on_destroy)(sqlite3*)) : db_(db), on_destroy_(on_destroy) {}
   ConnectionState(const ConnectionState&) = delete;
   ConnectionState& operator=(const ConnectionState&) = delete;
 
@@ -49,9 +51,13 @@ class ConnectionState {
   std::string& scratch() { return scratch_; }
 
  private:
-  ~ConnectionState() { FinalizeStatements(); }
+  ~ConnectionState() {
+    FinalizeStatements();
+    on_destroy_(db_);
+  }
 
   sqlite3* const db_;
+  void (*const on_destroy_)(sqlite3*);
   int references_ = 0;
   bool close_anchor_connected_ = false;
   std::array<sqlite3_stmt*, static_cast<size_t>(CachedStatement::kCount)> statements_{};

@@ -19,7 +19,8 @@
 ** pointers that only grows, and calling past the end of an older runtime's
 ** table crashes.
 */
-#include <string>
+#include <mutex>
+#include <unordered_set>
 
 #include "build_info.h"
 #include "connection_state.h"
@@ -35,17 +36,35 @@ SQLITE_EXTENSION_INIT1
 namespace docstore {
 namespace {
 
+// Connections that have docstore registered. Loading it again on one of
+// them keeps the first registration: SQLite 3.15 cannot replace a module
+// (SQLITE_MISUSE), and one state per connection is simpler to reason about.
+std::mutex loaded_connections_mutex;
+std::unordered_set<sqlite3*> loaded_connections;
+
+void ForgetConnection(sqlite3* db) {
+  std::lock_guard lock(loaded_connections_mutex);
+  loaded_connections.erase(db);
+}
+
+// Registration touches no table: on a keyed database it may run before
+// PRAGMA key, when the schema cannot be read yet.
 int RegisterAll(sqlite3* db, char** error) {
-  auto* state = new ConnectionState(db);
+  {
+    std::lock_guard lock(loaded_connections_mutex);
+    if (!loaded_connections.insert(db).second) return SQLITE_OK;
+  }
+  auto* state = new ConnectionState(db, ForgetConnection);
   state->Retain();  // held until the end of this function
   int rc = RegisterInfoModule(db, state);
   if (rc == SQLITE_OK) rc = RegisterSchemaFunctions(db);
   if (rc == SQLITE_OK) rc = RegisterJsonValidIfMissing(db);
   if (rc == SQLITE_OK) rc = RegisterDocGet(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocSearch(db);
-  if (rc == SQLITE_OK && !ConnectCloseAnchor(db)) rc = sqlite3_errcode(db);
   if (rc != SQLITE_OK) {
-    *error = sqlite3_mprintf("docstore: registration failed: %s", sqlite3_errmsg(db));
+    *error = sqlite3_mprintf("docstore: registration failed: %s (%s)", sqlite3_errstr(rc),
+                             sqlite3_errmsg(db));
+    ForgetConnection(db);  // a later load may try again
   }
   ConnectionState::Release(state);
   return rc;

@@ -1,0 +1,355 @@
+// The extension as an application sees it: loaded with sqlite3_load_extension
+// into a real database file. Built twice: against Debian's SQLite, loading
+// build/docstore.so, and against Debian's SQLCipher on a keyed database,
+// loading build/docstore_sqlcipher.so (DOCSTORE_TEST_SQLCIPHER).
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct QueryResult {
+  int rc = SQLITE_OK;
+  std::string error;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
+class Database {
+ public:
+  explicit Database(const fs::path& path, bool load = true) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) ADD_FAILURE() << sqlite3_errmsg(db_);
+#ifdef DOCSTORE_TEST_SQLCIPHER
+    Exec("PRAGMA key = 'correct horse battery staple'");
+#endif
+    sqlite3_busy_timeout(db_, 10000);
+    if (load) Load();
+  }
+  ~Database() {
+    if (db_ != nullptr) sqlite3_close_v2(db_);
+  }
+
+  void Load() {
+    sqlite3_enable_load_extension(db_, 1);
+    char* error = nullptr;
+    const int rc = sqlite3_load_extension(db_, DOCSTORE_EXTENSION_PATH, nullptr, &error);
+    ASSERT_EQ(rc, SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+  }
+
+  QueryResult Query(const std::string& sql) {
+    QueryResult result;
+    sqlite3_stmt* stmt = nullptr;
+    result.rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
+    if (result.rc == SQLITE_OK) {
+      while ((result.rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        auto& row = result.rows.emplace_back();
+        for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+          const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+          if (text == nullptr) {
+            row.emplace_back(std::nullopt);
+          } else {
+            row.emplace_back(std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, i))));
+          }
+        }
+      }
+      if (result.rc == SQLITE_DONE) result.rc = SQLITE_OK;
+    }
+    if (result.rc != SQLITE_OK) result.error = sqlite3_errmsg(db_);
+    sqlite3_finalize(stmt);
+    return result;
+  }
+
+  // The single value of a query that must succeed; "NULL" for SQL NULL.
+  std::string Value(const std::string& sql) {
+    QueryResult r = Query(sql);
+    EXPECT_EQ(r.rc, SQLITE_OK) << sql << ": " << r.error;
+    if (r.rows.empty() || r.rows[0].empty()) return "<no row>";
+    return r.rows[0][0].value_or("NULL");
+  }
+
+  void Exec(const std::string& sql) {
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << sql << ": " << (error ? error : "");
+    sqlite3_free(error);
+  }
+
+  // Closes with sqlite3_close (not _v2), which fails if docstore left any
+  // statement unfinalized.
+  int CloseStrict() {
+    const int rc = sqlite3_close(db_);
+    if (rc == SQLITE_OK) db_ = nullptr;
+    return rc;
+  }
+
+  sqlite3* handle() { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class ExtensionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("docstore-ext-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_.emplace(path());
+    EXPECT_EQ(db_->Value("SELECT docstore_init()"), db_->Value("SELECT value FROM docstore_info WHERE name = 'schema_latest'"));
+  }
+  void TearDown() override {
+    db_.reset();
+    fs::remove_all(dir_);
+  }
+  fs::path path() const { return dir_ / "docs.db"; }
+
+  fs::path dir_;
+  std::optional<Database> db_;
+};
+
+TEST_F(ExtensionTest, DocGetReturnsTheWholeDocumentAsJson) {
+  db_->Exec(
+      "INSERT INTO documents(id, title, content, metadata, content_type, created_at, updated_at)"
+      " VALUES (7, 'Tab\there \"quoted\" back\\slash', 'line1\nline2 \x01 caf\xC3\xA9 \xF0\x9F\x93\x9A',"
+      " '{\"tags\": [\"a\", \"b\"], \"n\": 1.5}', 'text/markdown', '2026-01-01T00:00:00.000Z',"
+      " '2026-01-02T00:00:00.000Z')");
+  EXPECT_EQ(db_->Value("SELECT doc_get(7)"),
+            "{\"id\":7,\"title\":\"Tab\\there \\\"quoted\\\" back\\\\slash\","
+            "\"content\":\"line1\\nline2 \\u0001 caf\xC3\xA9 \xF0\x9F\x93\x9A\","
+            "\"metadata\":{\"tags\": [\"a\", \"b\"], \"n\": 1.5},\"content_type\":\"text/markdown\","
+            "\"created_at\":\"2026-01-01T00:00:00.000Z\",\"updated_at\":\"2026-01-02T00:00:00.000Z\","
+            "\"version\":1,\"access_count\":0,\"last_accessed\":null}");
+}
+
+TEST_F(ExtensionTest, InvalidUtf8IsReplacedSoTheResultStaysJson) {
+  db_->Exec("INSERT INTO documents(id, title) VALUES (1, CAST(x'41FF42C0' AS TEXT))");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"A\xEF\xBF\xBD" "B\xEF\xBF\xBD\""),
+            std::string::npos);
+}
+
+TEST_F(ExtensionTest, EveryWriteBumpsTheVersionAndIsAudited) {
+  db_->Exec("INSERT INTO documents(id, title) VALUES (1, 'one')");
+  db_->Exec("UPDATE documents SET title = 'uno' WHERE id = 1");
+  db_->Exec("UPDATE documents SET content_type = 'text/x' WHERE id = 1");
+  db_->Exec("UPDATE documents SET version = 10 WHERE id = 1");  // an explicit raise is kept
+  db_->Exec("UPDATE documents SET title = title WHERE id = 1");
+  EXPECT_EQ(db_->Value("SELECT version FROM documents WHERE id = 1"), "11");
+  EXPECT_EQ(db_->Value("SELECT group_concat(op || ':' || version, ' ') FROM document_audit"),
+            "insert:1 update:2 update:3 update:10 update:11");
+  db_->Exec("DELETE FROM documents WHERE id = 1");
+  EXPECT_EQ(db_->Value("SELECT op || ':' || version FROM document_audit ORDER BY seq DESC LIMIT 1"),
+            "delete:11");
+  EXPECT_EQ(db_->Value("SELECT doc_get(1)"), "NULL");
+}
+
+TEST_F(ExtensionTest, VersionBumpWorksWithRecursiveTriggersEitherWay) {
+  for (const char* setting : {"PRAGMA recursive_triggers = ON", "PRAGMA recursive_triggers = OFF"}) {
+    db_->Exec(setting);
+    db_->Exec("DELETE FROM documents");
+    db_->Exec("INSERT INTO documents(id, title) VALUES (1, 'a')");
+    db_->Exec("UPDATE documents SET title = 'b' WHERE id = 1");
+    EXPECT_EQ(db_->Value("SELECT version FROM documents WHERE id = 1"), "2") << setting;
+  }
+}
+
+TEST_F(ExtensionTest, SearchFollowsInsertsUpdatesAndDeletes) {
+  db_->Exec("INSERT INTO documents(id, title, content) VALUES (1, 'Apples', 'red fruit'),"
+            " (2, 'Bananas', 'yellow fruit, fruit everywhere'), (3, 'Carrots', 'orange root')");
+  EXPECT_EQ(db_->Value("SELECT group_concat(id) FROM (SELECT id FROM doc_search('fruit'))"), "2,1");
+  EXPECT_EQ(db_->Value("SELECT snippet FROM doc_search('root')"), "orange [root]");
+  db_->Exec("UPDATE documents SET content = 'green vegetable' WHERE id = 1");
+  EXPECT_EQ(db_->Value("SELECT group_concat(id) FROM doc_search('fruit')"), "2");
+  EXPECT_EQ(db_->Value("SELECT group_concat(id) FROM doc_search('vegetable')"), "1");
+  db_->Exec("DELETE FROM documents WHERE id = 2");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM doc_search('fruit')"), "0");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM doc_search('bananas')"), "0");
+  EXPECT_EQ(db_->Value("SELECT title FROM doc_search('carrots')"), "Carrots");
+}
+
+TEST_F(ExtensionTest, SearchHonoursLimitAndRanksBestFirst) {
+  db_->Exec("BEGIN");
+  for (int i = 1; i <= 50; ++i) {
+    std::string words;
+    for (int k = 0; k < i; ++k) words += "needle ";
+    db_->Exec("INSERT INTO documents(id, title, content) VALUES (" + std::to_string(i) +
+              ", 'doc', '" + words + "hay hay hay hay hay hay hay hay hay hay')");
+  }
+  db_->Exec("COMMIT");
+  QueryResult r = db_->Query("SELECT id, rank FROM doc_search('needle') LIMIT 5");
+  ASSERT_EQ(r.rc, SQLITE_OK) << r.error;
+  ASSERT_EQ(r.rows.size(), 5u);
+  double previous = -1e300;
+  for (const auto& row : r.rows) {
+    const double rank = std::stod(row[1].value());
+    EXPECT_LE(previous, rank) << "ranks must ascend (best first)";
+    previous = rank;
+  }
+  EXPECT_EQ(r.rows[0][0].value(), "50") << "the document with the most needles ranks first";
+}
+
+struct BadInput {
+  const char* sql;
+  const char* error;  // substring of the error message; nullptr: the result is NULL
+};
+
+// Each of these is answered with NULL or an error naming the problem, and none
+// of them changes the database.
+const BadInput kBadInputs[] = {
+    {"SELECT doc_get(NULL)", nullptr},
+    {"SELECT doc_get(-1)", nullptr},
+    {"SELECT doc_get(0)", nullptr},
+    {"SELECT doc_get(9223372036854775807)", nullptr},
+    {"SELECT doc_get(-9223372036854775808)", nullptr},
+    {"SELECT doc_get('1')", "doc_get: expected an integer document id, got text"},
+    {"SELECT doc_get('')", "doc_get: expected an integer document id, got text"},
+    {"SELECT doc_get(1.0)", "doc_get: expected an integer document id, got a real"},
+    {"SELECT doc_get(1e300)", "doc_get: expected an integer document id, got a real"},
+    {"SELECT doc_get(x'0100000000000000')", "doc_get: expected an integer document id, got a blob"},
+    {"SELECT doc_get()", "wrong number of arguments to function doc_get()"},
+    {"SELECT doc_get(1, 2)", "wrong number of arguments to function doc_get()"},
+    {"SELECT docstore_init(1)", "wrong number of arguments to function docstore_init()"},
+    {"SELECT * FROM doc_search(NULL)", "doc_search: the query must be non-empty text"},
+    {"SELECT * FROM doc_search('')", "doc_search: the query must be non-empty text"},
+    {"SELECT * FROM doc_search(' \t ')", "doc_search: the query must be non-empty text"},
+    {"SELECT * FROM doc_search(42)", "doc_search: the query must be non-empty text"},
+    {"SELECT * FROM doc_search(x'41')", "doc_search: the query must be non-empty text"},
+    {"SELECT * FROM doc_search('\"unterminated')", "doc_search: cannot run full-text query"},
+    {"SELECT * FROM doc_search", "doc_search: no query given"},
+    {"SELECT * FROM doc_search WHERE title = 'x'", "doc_search: no query given"},
+    {"SELECT * FROM doc_search('a', 'b')", "too many arguments on doc_search()"},
+    {"INSERT INTO documents(title, metadata) VALUES ('x', '{bad')", "metadata_is_json"},
+    {"INSERT INTO documents(title, metadata) VALUES ('x', '[1,]')", "metadata_is_json"},
+    {"INSERT INTO documents(title, metadata) VALUES ('x', '')", "metadata_is_json"},
+    {"UPDATE documents SET metadata = '{\"a\":}' WHERE id = 1", "metadata_is_json"},
+    {"INSERT INTO documents(id, title) VALUES (-5, 'negative')", "CHECK constraint failed"},
+    {"INSERT INTO documents(id, title) VALUES (0, 'zero')", "CHECK constraint failed"},
+    {"INSERT INTO documents(id, title) VALUES (1, 'duplicate')", "UNIQUE constraint failed"},
+};
+
+TEST_F(ExtensionTest, BadInputGetsNullOrAClearErrorAndWritesNothing) {
+  db_->Exec("INSERT INTO documents(id, title, content) VALUES (1, 'kept', 'kept content')");
+  const std::string before = db_->Value(
+      "SELECT (SELECT group_concat(id || version || title || metadata) FROM documents) ||"
+      " (SELECT count(*) FROM document_audit) || (SELECT count(*) FROM doc_search('kept'))");
+  for (const BadInput& bad : kBadInputs) {
+    SCOPED_TRACE(bad.sql);
+    QueryResult r = db_->Query(bad.sql);
+    if (bad.error == nullptr) {
+      EXPECT_EQ(r.rc, SQLITE_OK) << r.error;
+      ASSERT_EQ(r.rows.size(), 1u);
+      EXPECT_FALSE(r.rows[0][0].has_value());
+    } else {
+      EXPECT_NE(r.rc, SQLITE_OK);
+      EXPECT_NE(r.error.find(bad.error), std::string::npos) << "got: " << r.error;
+    }
+  }
+  EXPECT_EQ(db_->Value(
+                "SELECT (SELECT group_concat(id || version || title || metadata) FROM documents) ||"
+                " (SELECT count(*) FROM document_audit) || (SELECT count(*) FROM doc_search('kept'))"),
+            before);
+}
+
+TEST_F(ExtensionTest, InitIsIdempotentAndWorksInsideATransaction) {
+  db_->Exec("INSERT INTO documents(id, title) VALUES (1, 'survives')");
+  EXPECT_EQ(db_->Value("SELECT docstore_init()"), db_->Value("PRAGMA user_version"));
+  db_->Exec("BEGIN");
+  EXPECT_EQ(db_->Value("SELECT docstore_init()"), db_->Value("PRAGMA user_version"));
+  db_->Exec("COMMIT");
+  EXPECT_EQ(db_->Value("SELECT title FROM documents"), "survives");
+}
+
+TEST_F(ExtensionTest, InitRefusesASchemaNewerThanItKnows) {
+  db_->Exec("PRAGMA user_version = 999");
+  QueryResult r = db_->Query("SELECT docstore_init()");
+  EXPECT_NE(r.rc, SQLITE_OK);
+  EXPECT_NE(r.error.find("newer than this docstore build knows"), std::string::npos) << r.error;
+  EXPECT_EQ(db_->Value("PRAGMA user_version"), "999");
+}
+
+TEST_F(ExtensionTest, InitOnAFreshFileIsAllOrNothing) {
+  // A table in the way makes migration 1 fail midway: nothing it did may stay.
+  Database fresh(dir_ / "fresh.db");
+  fresh.Exec("CREATE TABLE document_audit(x)");
+  QueryResult r = fresh.Query("SELECT docstore_init()");
+  EXPECT_NE(r.rc, SQLITE_OK);
+  EXPECT_NE(r.error.find("001_documents.sql"), std::string::npos) << r.error;
+  EXPECT_EQ(fresh.Value("SELECT count(*) FROM sqlite_master WHERE name = 'documents'"), "0");
+  EXPECT_EQ(fresh.Value("PRAGMA user_version"), "0");
+}
+
+TEST_F(ExtensionTest, ConcurrentInitFromManyProcessesSucceedsOnce) {
+  const fs::path shared = dir_ / "race.db";
+  // The file must exist first: SQLCipher picks a new database's random salt
+  // when a connection first reads it, so processes that all find no file each
+  // encrypt with their own salt and all but one fail (not docstore's race).
+  Database(shared, /*load=*/false).Exec("PRAGMA user_version = 0");
+  std::vector<pid_t> children;
+  for (int i = 0; i < 4; ++i) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      Database child(shared);
+      const bool ok = child.Value("SELECT docstore_init()") != "<no row>" &&
+                      !::testing::Test::HasFailure();
+      _exit(ok ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  Database check(shared);
+  EXPECT_EQ(check.Value("SELECT count(*) FROM sqlite_master WHERE name = 'documents'"), "1");
+}
+
+TEST_F(ExtensionTest, CloseSucceedsAfterUseBecauseCachedStatementsAreFinalized) {
+  db_->Exec("INSERT INTO documents(id, title) VALUES (1, 'x')");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)"), "NULL");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM doc_search('x')"), "1");
+  EXPECT_EQ(db_->CloseStrict(), SQLITE_OK);
+  db_.reset();
+}
+
+TEST_F(ExtensionTest, LoadingTwiceKeepsWorkingAndClosesCleanly) {
+  db_->Exec("INSERT INTO documents(id, title) VALUES (1, 'x')");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)"), "NULL");
+  db_->Load();
+  EXPECT_NE(db_->Value("SELECT doc_get(1)"), "NULL");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM docstore_info"), "7");
+  EXPECT_EQ(db_->CloseStrict(), SQLITE_OK);
+  db_.reset();
+}
+
+TEST_F(ExtensionTest, FunctionsWithoutTheSchemaSayWhatToDo) {
+  Database bare(dir_ / "bare.db");
+  QueryResult r = bare.Query("SELECT doc_get(1)");
+  EXPECT_NE(r.error.find("no such table: documents"), std::string::npos) << r.error;
+  r = bare.Query("SELECT * FROM doc_search('x')");
+  EXPECT_NE(r.error.find("run SELECT docstore_init()"), std::string::npos) << r.error;
+}
+
+TEST_F(ExtensionTest, InfoDescribesTheBuildAndRuntime) {
+  EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'runtime'"), sqlite3_libversion());
+#ifdef DOCSTORE_TEST_SQLCIPHER
+  EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'build'"), "sqlcipher");
+  EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'fulltext'"), "fts4");
+#else
+  EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'build'"), "sqlite");
+  EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'fulltext'"), "fts5");
+#endif
+}
+
+}  // namespace

@@ -1,0 +1,147 @@
+// docstore's JSON text helpers, checked against SQLite's own JSON1 as the
+// oracle, on hand-picked cases and on many generated ones.
+#include "json_text.h"
+
+#include <sqlite3.h>
+
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace docstore {
+namespace {
+
+class Json1Oracle {
+ public:
+  Json1Oracle() {
+    sqlite3_open(":memory:", &db_);
+    sqlite3_prepare_v2(db_, "SELECT json_valid(?1)", -1, &valid_, nullptr);
+    sqlite3_prepare_v2(db_, "SELECT json_extract('[' || ?1 || ']', '$[0]')", -1, &decode_, nullptr);
+  }
+  ~Json1Oracle() {
+    sqlite3_finalize(valid_);
+    sqlite3_finalize(decode_);
+    sqlite3_close(db_);
+  }
+  bool Valid(const std::string& text) {
+    sqlite3_bind_text(valid_, 1, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    sqlite3_step(valid_);
+    const bool valid = sqlite3_column_int(valid_, 0) == 1;
+    sqlite3_reset(valid_);
+    return valid;
+  }
+  // The string a JSON string literal stands for.
+  std::string Decode(const std::string& literal) {
+    sqlite3_bind_text(decode_, 1, literal.data(), static_cast<int>(literal.size()), SQLITE_STATIC);
+    sqlite3_step(decode_);
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(decode_, 0));
+    std::string decoded(text ? text : "<null>", text ? sqlite3_column_bytes(decode_, 0) : 6);
+    sqlite3_reset(decode_);
+    return decoded;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* valid_ = nullptr;
+  sqlite3_stmt* decode_ = nullptr;
+};
+
+std::string Quote(std::string_view s) {
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
+}
+
+TEST(AppendJsonString, EscapesWhatJsonRequires) {
+  EXPECT_EQ(Quote(""), "\"\"");
+  EXPECT_EQ(Quote("plain"), "\"plain\"");
+  EXPECT_EQ(Quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(Quote("\b\f\n\r\t"), "\"\\b\\f\\n\\r\\t\"");
+  EXPECT_EQ(Quote(std::string("\0\x01\x1f", 3)), "\"\\u0000\\u0001\\u001f\"");
+  EXPECT_EQ(Quote("\x7f/"), "\"\x7f/\"");
+  EXPECT_EQ(Quote("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+}
+
+TEST(AppendJsonString, ReplacesEachMalformedUtf8ByteWithU_FFFD) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(Quote("\xFF"), "\"" + fffd + "\"");
+  EXPECT_EQ(Quote("\xC3"), "\"" + fffd + "\"");                 // truncated
+  EXPECT_EQ(Quote("\xC0\xAF"), "\"" + fffd + fffd + "\"");      // overlong
+  EXPECT_EQ(Quote("\xED\xA0\x80"), "\"" + fffd + fffd + fffd + "\"");  // surrogate
+  EXPECT_EQ(Quote("\xF4\x90\x80\x80"), "\"" + fffd + fffd + fffd + fffd + "\"");  // > U+10FFFF
+  EXPECT_EQ(Quote("a\xE2\x82z"), "\"a" + fffd + fffd + "z\"");
+}
+
+TEST(IsValidJson, AcceptsRfc8259AndNothingElse) {
+  for (const char* good : {"0", "-0", "1.5e+10", "\"s\"", "true", "false", "null", "[]", "{}",
+                           " [1, {\"a\": [null, \"\\u00e9\\n\"]}] ", "{\"a\":{\"b\":{}}}",
+                           "\"caf\xC3\xA9\""}) {
+    EXPECT_TRUE(IsValidJson(good)) << good;
+  }
+  for (const char* bad : {"", " ", "01", "1.", ".5", "+1", "1e", "[1,]", "{\"a\"}", "{a:1}",
+                          "'s'", "\"\\x\"", "\"\\u12\"", "[1] x", "tru", "nul", "NaN",
+                          "\"tab\there\"", "\"\xFF\"", "[", "{\"a\":1,}", "//"}) {
+    EXPECT_FALSE(IsValidJson(bad)) << bad;
+  }
+  EXPECT_TRUE(IsValidJson(std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']')));
+  EXPECT_FALSE(IsValidJson(std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']')));
+  EXPECT_FALSE(IsValidJson(std::string(1000000, '[')));  // no stack overflow either
+}
+
+// Mutated JSON over an ASCII alphabet: our validator and JSON1 must agree.
+TEST(IsValidJson, AgreesWithJson1OnGeneratedInput) {
+  Json1Oracle oracle;
+  std::mt19937_64 rng(20261124);
+  const std::string alphabet = "{}[]\":,.-+eE0123456789 \t\ntruefalsn\\u/abcdef";
+  const std::string seeds[] = {"{\"a\": [1, 2.5, -3e2, true, false, null, \"x\\ny\"]}",
+                               "[[], {}, \"\\u0041\", 0, -0.0]", "\"s\"", "123", "{\"k\":{\"k\":[]}}"};
+  int disagreements = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::string text = seeds[rng() % std::size(seeds)];
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = text.empty() ? 0 : rng() % (text.size() + 1);
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0: text.insert(text.begin() + static_cast<long>(at), c); break;
+        case 1: if (at < text.size()) text.erase(at, 1); break;
+        default: if (at < text.size()) text[at] = c;
+      }
+    }
+    if (IsValidJson(text) != oracle.Valid(text)) {
+      if (++disagreements <= 10) ADD_FAILURE() << "disagree on: " << text;
+    }
+  }
+  EXPECT_EQ(disagreements, 0);
+}
+
+// Arbitrary bytes through AppendJsonString always give valid JSON, and valid
+// UTF-8 comes back unchanged when JSON1 decodes it.
+TEST(AppendJsonString, RoundTripsThroughJson1OnGeneratedInput) {
+  Json1Oracle oracle;
+  std::mt19937_64 rng(7);
+  const std::string fragments[] = {"a", "\"", "\\", "\n", "\t", std::string(1, '\0'), "\x1f",
+                                   "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "/", "\x7f"};
+  for (int i = 0; i < 50000; ++i) {
+    std::string valid_utf8;
+    std::string any_bytes;
+    const int parts = static_cast<int>(rng() % 12);
+    for (int p = 0; p < parts; ++p) {
+      valid_utf8 += fragments[rng() % std::size(fragments)];
+      any_bytes.push_back(static_cast<char>(rng() & 0xFF));
+    }
+    const std::string quoted = Quote(valid_utf8);
+    ASSERT_TRUE(IsValidJson(quoted)) << quoted;
+    ASSERT_TRUE(oracle.Valid(quoted)) << quoted;
+    if (valid_utf8.find('\0') == std::string::npos) {
+      ASSERT_EQ(oracle.Decode(quoted), valid_utf8);
+    }
+    const std::string quoted_bytes = Quote(any_bytes);
+    ASSERT_TRUE(IsValidJson(quoted_bytes));
+    ASSERT_TRUE(oracle.Valid(quoted_bytes));
+  }
+}
+
+}  // namespace
+}  // namespace docstore
