@@ -12,7 +12,7 @@ namespace {
 const char* TypeName(int type) {
   switch (type) {
     case SQLITE_TEXT: return "text";
-    case SQLITE_FLOAT: return "a real";
+    case SQLITE_FLOAT: return "a real with a fraction or out of range";
     case SQLITE_BLOB: return "a blob";
     default: return "a value of unknown type";
   }
@@ -24,6 +24,16 @@ IdArgument ReadDocumentId(sqlite3_context* ctx, const char* function, sqlite3_va
                           int64_t* id) {
   const int type = sqlite3_value_type(arg);
   if (type == SQLITE_NULL) return IdArgument::kNull;
+  if (type == SQLITE_FLOAT) {
+    // better-sqlite3 binds every JavaScript number as a REAL, so 7.0 means 7.
+    // The range check is on [-2^63, 2^63), where the conversion is exact.
+    const double value = sqlite3_value_double(arg);
+    if (value >= -9223372036854775808.0 && value < 9223372036854775808.0 &&
+        value == std::trunc(value)) {
+      *id = static_cast<int64_t>(value);
+      return IdArgument::kId;
+    }
+  }
   if (type != SQLITE_INTEGER) {
     char* message = sqlite3_mprintf("%s: expected an integer document id, got %s", function,
                                     TypeName(type));

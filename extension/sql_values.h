@@ -16,8 +16,10 @@ enum class IdArgument {
   kInvalid,  // not an integer: an error naming `function` is already set on ctx
 };
 
-// Document ids are SQL integers. Text, real and blob ids are errors rather than
-// conversions: '12abc' or 1.5 silently becoming a lookup would hide bugs.
+// Document ids are SQL integers, or REALs holding an integral value (Node's
+// better-sqlite3 binds every JavaScript number as a REAL). Text, blobs and
+// reals with a fraction are errors rather than conversions: '12abc' or 1.5
+// silently becoming a lookup would hide bugs.
 IdArgument ReadDocumentId(sqlite3_context* ctx, const char* function, sqlite3_value* arg,
                           int64_t* id);
 

@@ -138,6 +138,11 @@ TEST_F(ExtensionTest, InvalidUtf8IsReplacedSoTheResultStaysJson) {
             std::string::npos);
 }
 
+TEST_F(ExtensionTest, AnIntegralRealIdFindsTheDocument) {
+  db_->Exec("INSERT INTO documents(id, title) VALUES (3, 'three')");
+  EXPECT_EQ(db_->Value("SELECT doc_get(3.0) = doc_get(3)"), "1");
+}
+
 TEST_F(ExtensionTest, EveryWriteBumpsTheVersionAndIsAudited) {
   db_->Exec("INSERT INTO documents(id, title) VALUES (1, 'one')");
   db_->Exec("UPDATE documents SET title = 'uno' WHERE id = 1");
@@ -213,8 +218,12 @@ const BadInput kBadInputs[] = {
     {"SELECT doc_get(-9223372036854775808)", nullptr},
     {"SELECT doc_get('1')", "doc_get: expected an integer document id, got text"},
     {"SELECT doc_get('')", "doc_get: expected an integer document id, got text"},
-    {"SELECT doc_get(1.0)", "doc_get: expected an integer document id, got a real"},
+    {"SELECT doc_get(2.0)", nullptr},  // an integral REAL is that integer; no document 2
+    {"SELECT doc_get(1.5)", "doc_get: expected an integer document id, got a real"},
     {"SELECT doc_get(1e300)", "doc_get: expected an integer document id, got a real"},
+    {"SELECT doc_get(9223372036854775808.0)", "doc_get: expected an integer document id, got a real"},
+    {"SELECT doc_get(-1e-300)", "doc_get: expected an integer document id, got a real"},
+    {"SELECT doc_get(0.0 / 0)", nullptr},  // SQLite makes NaN a NULL
     {"SELECT doc_get(x'0100000000000000')", "doc_get: expected an integer document id, got a blob"},
     {"SELECT doc_get()", "wrong number of arguments to function doc_get()"},
     {"SELECT doc_get(1, 2)", "wrong number of arguments to function doc_get()"},
