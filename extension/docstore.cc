@@ -8,6 +8,7 @@
 **   INSERT INTO documents(title, content, metadata)
 **     VALUES ('Hello', 'first words', '{"lang":"en"}');
 **   SELECT doc_get(1);                      -- the document as JSON, or NULL
+**   SELECT id, doc FROM doc_get_many('[1, 2, 3]');
 **   SELECT id, title, snippet, rank FROM doc_search('first') LIMIT 10;
 **   SELECT * FROM docstore_info;            -- build, runtime, schema version
 **
@@ -25,6 +26,7 @@
 #include "build_info.h"
 #include "connection_state.h"
 #include "doc_get.h"
+#include "doc_get_many.h"
 #include "doc_search.h"
 #include "info_vtab.h"
 #include "json_valid_fallback.h"
@@ -60,6 +62,7 @@ int RegisterAll(sqlite3* db, char** error) {
   if (rc == SQLITE_OK) rc = RegisterSchemaFunctions(db);
   if (rc == SQLITE_OK) rc = RegisterJsonValidIfMissing(db);
   if (rc == SQLITE_OK) rc = RegisterDocGet(db, state);
+  if (rc == SQLITE_OK) rc = RegisterDocGetMany(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocSearch(db);
   if (rc != SQLITE_OK) {
     *error = sqlite3_mprintf("docstore: registration failed: %s (%s)", sqlite3_errstr(rc),

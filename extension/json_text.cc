@@ -244,4 +244,62 @@ void AppendJsonString(std::string* out, std::string_view text) {
 
 bool IsValidJson(std::string_view text) { return JsonValidator(text).ValidDocument(); }
 
+std::string ParseJsonIdArray(std::string_view text, std::vector<int64_t>* ids) {
+  ids->clear();
+  size_t pos = 0;
+  const auto skip_whitespace = [&] {
+    while (pos < text.size() &&
+           (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r')) {
+      ++pos;
+    }
+  };
+  const auto is_digit = [&](size_t at) { return at < text.size() && text[at] >= '0' && text[at] <= '9'; };
+  const auto fail = [&](std::string_view what, size_t at) {
+    ids->clear();
+    return std::string(what) + " at byte " + std::to_string(at);
+  };
+  skip_whitespace();
+  if (pos >= text.size() || text[pos] != '[') return fail("expected '['", pos);
+  ++pos;
+  skip_whitespace();
+  if (pos < text.size() && text[pos] == ']') {
+    ++pos;
+  } else {
+    for (;;) {
+      skip_whitespace();
+      const size_t start = pos;
+      const bool negative = pos < text.size() && text[pos] == '-';
+      if (negative) ++pos;
+      if (!is_digit(pos)) return fail("expected an integer id", start);
+      if (text[pos] == '0' && is_digit(pos + 1)) return fail("leading zero in an id", start);
+      // Accumulated negatively so that INT64_MIN fits.
+      int64_t value = 0;
+      for (; is_digit(pos); ++pos) {
+        const int digit = text[pos] - '0';
+        if (value < (INT64_MIN + digit) / 10) return fail("id out of 64-bit range", start);
+        value = value * 10 - digit;
+      }
+      if (pos < text.size() && (text[pos] == '.' || text[pos] == 'e' || text[pos] == 'E')) {
+        return fail("ids must be integers", start);
+      }
+      if (!negative) {
+        if (value == INT64_MIN) return fail("id out of 64-bit range", start);
+        value = -value;
+      }
+      ids->push_back(value);
+      skip_whitespace();
+      if (pos >= text.size()) return fail("unterminated array", pos);
+      if (text[pos] == ']') {
+        ++pos;
+        break;
+      }
+      if (text[pos] != ',') return fail("expected ',' or ']'", pos);
+      ++pos;
+    }
+  }
+  skip_whitespace();
+  if (pos != text.size()) return fail("unexpected text after the array", pos);
+  return {};
+}
+
 }  // namespace docstore

@@ -3,8 +3,10 @@
 #ifndef DOCSTORE_EXTENSION_JSON_TEXT_H_
 #define DOCSTORE_EXTENSION_JSON_TEXT_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace docstore {
 
@@ -20,6 +22,10 @@ void AppendJsonString(std::string* out, std::string_view text);
 // nested at most kMaxJsonDepth deep.
 bool IsValidJson(std::string_view text);
 inline constexpr int kMaxJsonDepth = 1000;
+
+// Parses a JSON array of integers, e.g. "[3, 1, 4]", into `ids`, in order.
+// Returns an empty string on success, else what is wrong and at which byte.
+std::string ParseJsonIdArray(std::string_view text, std::vector<int64_t>* ids);
 
 }  // namespace docstore
 

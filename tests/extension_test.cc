@@ -143,6 +143,18 @@ TEST_F(ExtensionTest, AnIntegralRealIdFindsTheDocument) {
   EXPECT_EQ(db_->Value("SELECT doc_get(3.0) = doc_get(3)"), "1");
 }
 
+TEST_F(ExtensionTest, DocGetManyReturnsRowsInInputOrder) {
+  db_->Exec("INSERT INTO documents(id, title) VALUES (1, 'one'), (2, 'two'), (3, 'three')");
+  QueryResult r = db_->Query(
+      "SELECT id, doc IS NULL, doc = doc_get(id) FROM doc_get_many('[3, 1, 99, 3, -7]')");
+  ASSERT_EQ(r.rc, SQLITE_OK) << r.error;
+  std::string got;
+  for (const auto& row : r.rows) got += *row[0] + ":" + *row[1] + ":" + row[2].value_or("NULL") + " ";
+  EXPECT_EQ(got, "3:0:1 1:0:1 99:1:NULL 3:0:1 -7:1:NULL ");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM doc_get_many('[]')"), "0");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM doc_get_many(NULL)"), "0");
+}
+
 TEST_F(ExtensionTest, EveryWriteBumpsTheVersionAndIsAudited) {
   db_->Exec("INSERT INTO documents(id, title) VALUES (1, 'one')");
   db_->Exec("UPDATE documents SET title = 'uno' WHERE id = 1");
@@ -237,6 +249,13 @@ const BadInput kBadInputs[] = {
     {"SELECT * FROM doc_search", "doc_search: no query given"},
     {"SELECT * FROM doc_search WHERE title = 'x'", "doc_search: no query given"},
     {"SELECT * FROM doc_search('a', 'b')", "too many arguments on doc_search()"},
+    {"SELECT * FROM doc_get_many('[1,')", "doc_get_many: malformed id array: expected an integer id at byte 3"},
+    {"SELECT * FROM doc_get_many('[1.5]')", "doc_get_many: malformed id array: ids must be integers"},
+    {"SELECT * FROM doc_get_many('{}')", "doc_get_many: malformed id array: expected '['"},
+    {"SELECT * FROM doc_get_many('')", "doc_get_many: malformed id array"},
+    {"SELECT * FROM doc_get_many(5)", "doc_get_many: expected a JSON array of integer ids as text"},
+    {"SELECT * FROM doc_get_many(x'5b315d')", "doc_get_many: expected a JSON array"},
+    {"SELECT * FROM doc_get_many", "doc_get_many: no ids given"},
     {"INSERT INTO documents(title, metadata) VALUES ('x', '{bad')", "metadata_is_json"},
     {"INSERT INTO documents(title, metadata) VALUES ('x', '[1,]')", "metadata_is_json"},
     {"INSERT INTO documents(title, metadata) VALUES ('x', '')", "metadata_is_json"},

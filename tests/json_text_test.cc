@@ -4,8 +4,11 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -141,6 +144,79 @@ TEST(AppendJsonString, RoundTripsThroughJson1OnGeneratedInput) {
     ASSERT_TRUE(IsValidJson(quoted_bytes));
     ASSERT_TRUE(oracle.Valid(quoted_bytes));
   }
+}
+
+TEST(ParseJsonIdArray, ParsesIntegersInOrder) {
+  std::vector<int64_t> ids;
+  EXPECT_EQ(ParseJsonIdArray(" [ 3 ,1,\n4 ] ", &ids), "");
+  EXPECT_EQ(ids, (std::vector<int64_t>{3, 1, 4}));
+  EXPECT_EQ(ParseJsonIdArray("[]", &ids), "");
+  EXPECT_TRUE(ids.empty());
+  EXPECT_EQ(ParseJsonIdArray("[-9223372036854775808, 9223372036854775807, 0, -0]", &ids), "");
+  EXPECT_EQ(ids, (std::vector<int64_t>{INT64_MIN, INT64_MAX, 0, 0}));
+}
+
+TEST(ParseJsonIdArray, SaysWhatIsWrongAndWhere) {
+  std::vector<int64_t> ids{42};
+  const std::pair<const char*, const char*> cases[] = {
+      {"", "expected '[' at byte 0"},
+      {"{}", "expected '[' at byte 0"},
+      {"[1,]", "expected an integer id at byte 3"},
+      {"[1 2]", "expected ',' or ']' at byte 3"},
+      {"[1", "unterminated array at byte 2"},
+      {"[1.5]", "ids must be integers at byte 1"},
+      {"[1e3]", "ids must be integers at byte 1"},
+      {"[01]", "leading zero in an id at byte 1"},
+      {"[\"1\"]", "expected an integer id at byte 1"},
+      {"[null]", "expected an integer id at byte 1"},
+      {"[9223372036854775808]", "id out of 64-bit range at byte 1"},
+      {"[-9223372036854775809]", "id out of 64-bit range at byte 1"},
+      {"[99999999999999999999999]", "id out of 64-bit range at byte 1"},
+      {"[1] [2]", "unexpected text after the array at byte 4"},
+      {"[-]", "expected an integer id at byte 1"},
+  };
+  for (const auto& [text, message] : cases) {
+    EXPECT_EQ(ParseJsonIdArray(text, &ids), message) << text;
+    EXPECT_TRUE(ids.empty()) << text;
+  }
+}
+
+// Generated arrays: whatever ParseJsonIdArray accepts is valid JSON that
+// json_each reads as the same integers, and mutations never crash it.
+TEST(ParseJsonIdArray, AgreesWithJson1OnGeneratedInput) {
+  sqlite3* db = nullptr;
+  sqlite3_open(":memory:", &db);
+  sqlite3_stmt* each = nullptr;
+  sqlite3_prepare_v2(db, "SELECT group_concat(value, ',') FROM json_each(?1)", -1, &each, nullptr);
+  std::mt19937_64 rng(99);
+  const std::string alphabet = "[], -0123456789.e \n";
+  std::vector<int64_t> ids;
+  int accepted = 0;
+  for (int i = 0; i < 100000; ++i) {
+    std::string text = "[";
+    const int n = static_cast<int>(rng() % 6);
+    for (int k = 0; k < n; ++k) {
+      if (k) text += ", ";
+      text += std::to_string(static_cast<int64_t>(rng()) >> (rng() % 64));
+    }
+    text += "]";
+    if (rng() % 2) text[rng() % text.size()] = alphabet[rng() % alphabet.size()];
+    if (!ParseJsonIdArray(text, &ids).empty()) continue;
+    ++accepted;
+    std::string expected;
+    for (size_t k = 0; k < ids.size(); ++k) {
+      if (k > 0) expected += ',';
+      expected += std::to_string(ids[k]);
+    }
+    sqlite3_bind_text(each, 1, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    ASSERT_EQ(sqlite3_step(each), SQLITE_ROW) << text;
+    const auto* got = reinterpret_cast<const char*>(sqlite3_column_text(each, 0));
+    EXPECT_EQ(got ? got : "", expected) << text;
+    sqlite3_reset(each);
+  }
+  EXPECT_GT(accepted, 10000);
+  sqlite3_finalize(each);
+  sqlite3_close(db);
 }
 
 }  // namespace
