@@ -1,0 +1,56 @@
+// Timing loops and the bench.json format shared by docstore's benchmarks.
+#ifndef DOCSTORE_BENCH_BENCH_REPORT_H_
+#define DOCSTORE_BENCH_BENCH_REPORT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace docstore::bench {
+
+struct Result {
+  std::string name;
+  double ns_per_op;
+  double ops_per_s;
+};
+
+// Runs `op(i)` for i = 0..ops-1, `repeats` times, and keeps the fastest pass:
+// on a shared, noisy machine the minimum is the most repeatable estimate of
+// what the code costs.
+template <typename Op>
+Result Measure(const std::string& name, uint64_t ops, Op&& op, int repeats = 3) {
+  double best_ns = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < ops; ++i) op(i);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    const double ns = std::chrono::duration<double, std::nano>(elapsed).count() / static_cast<double>(ops);
+    if (ns < best_ns) best_ns = ns;
+  }
+  Result result{name, best_ns, 1e9 / best_ns};
+  std::fprintf(stderr, "  %-36s %12.1f ns/op %14.0f ops/s\n", name.c_str(), result.ns_per_op,
+               result.ops_per_s);
+  return result;
+}
+
+inline void WriteJson(const std::string& path, const std::vector<Result>& results) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    std::perror(path.c_str());
+    return;
+  }
+  std::fprintf(f, "[\n");
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::fprintf(f, "  {\"name\": \"%s\", \"ns_per_op\": %.2f, \"ops_per_s\": %.0f}%s\n",
+                 results[i].name.c_str(), results[i].ns_per_op, results[i].ops_per_s,
+                 i + 1 < results.size() ? "," : "");
+  }
+  std::fprintf(f, "]\n");
+  std::fclose(f);
+}
+
+}  // namespace docstore::bench
+
+#endif  // DOCSTORE_BENCH_BENCH_REPORT_H_

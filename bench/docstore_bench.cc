@@ -1,0 +1,299 @@
+// doc_get and friends beside what a user would otherwise pick, measured in one
+// run on the same data: a constant-returning SQL function (the floor for any
+// SQL-callable function), a plain prepared point-select building the same
+// JSON with json_object, that select plus a synchronous access_count UPDATE
+// (the seed design), and Redis GET over loopback.
+//
+//   build/docstore_bench OUT.json EXTENSION [--quick]
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_report.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using docstore::bench::Measure;
+using docstore::bench::Result;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "docstore_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void Exec(sqlite3* db, const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    Die(sql + ": " + (error ? error : "?"));
+  }
+}
+
+sqlite3_stmt* Prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+    Die(std::string(sql) + ": " + sqlite3_errmsg(db));
+  }
+  return stmt;
+}
+
+// Steps a one-row statement and touches the first column's bytes, as a caller
+// reading the result would.
+size_t StepOnce(sqlite3_stmt* stmt) {
+  size_t bytes = 0;
+  if (sqlite3_step(stmt) == SQLITE_ROW) {
+    sqlite3_column_text(stmt, 0);
+    bytes = static_cast<size_t>(sqlite3_column_bytes(stmt, 0));
+  }
+  sqlite3_reset(stmt);
+  return bytes;
+}
+
+sqlite3* Open(const fs::path& path, const std::string& extension) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) Die("open " + path.string());
+  sqlite3_enable_load_extension(db, 1);
+  char* error = nullptr;
+  if (sqlite3_load_extension(db, extension.c_str(), nullptr, &error) != SQLITE_OK) {
+    Die("load " + extension + ": " + (error ? error : "?"));
+  }
+  Exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144");
+  return db;
+}
+
+// A database of `count` documents of about 1 KiB of text each.
+void Populate(sqlite3* db, int count) {
+  Exec(db, "SELECT docstore_init()");
+  static const char* kWords[] = {"shared", "memory", "cache", "segment", "process", "reader",
+                                 "writer", "sqlite", "document", "version", "lock", "flush",
+                                 "sidecar", "access", "index", "query", "page", "journal"};
+  std::mt19937_64 rng(1);
+  Exec(db, "BEGIN");
+  sqlite3_stmt* insert = Prepare(
+      db, "INSERT INTO documents(id, title, content, metadata) VALUES (?1, ?2, ?3, ?4)");
+  sqlite3_stmt* access = Prepare(
+      db, "INSERT INTO document_access(doc_id, access_count) VALUES (?1, 0)");
+  for (int id = 1; id <= count; ++id) {
+    std::string content;
+    while (content.size() < 900) {
+      content += kWords[rng() % std::size(kWords)];
+      content += ' ';
+    }
+    const std::string title = "Document " + std::to_string(id);
+    const std::string metadata = "{\"n\":" + std::to_string(id) + ",\"tags\":[\"bench\"]}";
+    sqlite3_bind_int(insert, 1, id);
+    sqlite3_bind_text(insert, 2, title.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 3, content.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 4, metadata.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(insert) != SQLITE_DONE) Die(sqlite3_errmsg(db));
+    sqlite3_reset(insert);
+    sqlite3_bind_int(access, 1, id);
+    if (sqlite3_step(access) != SQLITE_DONE) Die(sqlite3_errmsg(db));
+    sqlite3_reset(access);
+  }
+  sqlite3_finalize(insert);
+  sqlite3_finalize(access);
+  Exec(db, "COMMIT");
+}
+
+// Id sequences: uniform over all documents, or 80/20 (80% of reads go to the
+// first 20% of ids).
+std::vector<int64_t> Ids(int count, bool skewed, size_t length, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int64_t> ids(length);
+  const int hot = std::max(1, count / 5);
+  for (auto& id : ids) {
+    if (skewed && rng() % 10 < 8) {
+      id = 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(hot));
+    } else {
+      id = 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(count));
+    }
+  }
+  return ids;
+}
+
+const std::string kConstant1k(1024, 'x');
+
+void ConstantText(sqlite3_context* ctx, int, sqlite3_value**) {
+  sqlite3_result_text(ctx, kConstant1k.data(), static_cast<int>(kConstant1k.size()),
+                      SQLITE_STATIC);
+}
+
+constexpr const char* kPointJsonSql =
+    "SELECT json_object('id', d.id, 'title', d.title, 'content', d.content,"
+    " 'metadata', json(d.metadata), 'content_type', d.content_type, 'created_at', d.created_at,"
+    " 'updated_at', d.updated_at, 'version', d.version, 'access_count', coalesce(a.access_count, 0),"
+    " 'last_accessed', a.last_accessed)"
+    " FROM documents AS d LEFT JOIN document_access AS a ON a.doc_id = d.id WHERE d.id = ?1";
+
+// Redis on a loopback port for the length of the benchmark.
+class RedisServer {
+ public:
+  RedisServer() {
+    port_ = 20000 + static_cast<int>(getpid() % 20000);
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int null_fd = open("/dev/null", O_WRONLY);
+      dup2(null_fd, STDOUT_FILENO);
+      dup2(null_fd, STDERR_FILENO);
+      const std::string port = std::to_string(port_);
+      execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--loglevel", "warning", nullptr);
+      _exit(127);
+    }
+  }
+  ~RedisServer() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  redisContext* Connect() const {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      redisContext* c = redisConnect("127.0.0.1", port_);
+      if (c != nullptr && c->err == 0) return c;
+      if (c != nullptr) redisFree(c);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return nullptr;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) Die("usage: docstore_bench OUT.json EXTENSION [--quick]");
+  const std::string out = argv[1];
+  const std::string extension = argv[2];
+  const bool quick = argc > 3 && std::string(argv[3]) == "--quick";
+  const uint64_t fast_ops = quick ? 20000 : 200000;
+  const uint64_t slow_ops = quick ? 2000 : 20000;
+  const fs::path dir = fs::temp_directory_path() / ("docstore-bench-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::vector<Result> results;
+
+  for (const int count : {10000, 100000}) {
+    const std::string size = count == 10000 ? "1e4" : "1e5";
+    const fs::path path = dir / ("docs-" + size + ".db");
+    std::fprintf(stderr, "%d documents of ~1 KiB (%s)\n", count, path.c_str());
+    sqlite3* db = Open(path, extension);
+    Populate(db, count);
+
+    sqlite3_stmt* doc_get = Prepare(db, "SELECT doc_get(?1)");
+    sqlite3_stmt* many = Prepare(db, "SELECT id, doc FROM doc_get_many(?1)");
+    for (const bool skewed : {false, true}) {
+      const std::string shape = skewed ? "8020" : "uniform";
+      const auto ids = Ids(count, skewed, 1 << 20, skewed ? 2 : 3);
+      const auto mask = ids.size() - 1;
+      // Warm: every id read once so that hits are hits.
+      for (int id = 1; id <= count; ++id) {
+        sqlite3_bind_int64(doc_get, 1, id);
+        StepOnce(doc_get);
+      }
+      results.push_back(Measure("docget/hit/" + size + "/" + shape, fast_ops, [&](uint64_t i) {
+        sqlite3_bind_int64(doc_get, 1, ids[i & mask]);
+        StepOnce(doc_get);
+      }));
+      std::vector<std::string> batches;
+      for (size_t b = 0; b < 4096; ++b) {
+        std::string json = "[";
+        for (size_t k = 0; k < 10; ++k) {
+          if (k > 0) json += ',';
+          json += std::to_string(ids[(b * 10 + k) & mask]);
+        }
+        json += ']';
+        batches.push_back(json);
+      }
+      results.push_back(Measure("docget/many10/" + size + "/" + shape, fast_ops / 10, [&](uint64_t i) {
+        const std::string& batch = batches[i % batches.size()];
+        sqlite3_bind_text(many, 1, batch.data(), static_cast<int>(batch.size()), SQLITE_STATIC);
+        while (sqlite3_step(many) == SQLITE_ROW) sqlite3_column_text(many, 1);
+        sqlite3_reset(many);
+      }));
+    }
+    // A miss: each id read for the first time since the cache was emptied.
+    std::vector<int64_t> permutation(static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i) permutation[static_cast<size_t>(i)] = i + 1;
+    std::shuffle(permutation.begin(), permutation.end(), std::mt19937_64(4));
+    results.push_back(Measure("docget/miss/" + size + "/uniform",
+                              std::min<uint64_t>(static_cast<uint64_t>(count), fast_ops),
+                              [&](uint64_t i) {
+                                sqlite3_bind_int64(doc_get, 1, permutation[i]);
+                                StepOnce(doc_get);
+                              }, 1));
+
+    if (count == 100000) {
+      const auto ids = Ids(count, false, 1 << 20, 5);
+      const auto mask = ids.size() - 1;
+      sqlite3_create_function_v2(db, "bench_constant_1k", 1, SQLITE_UTF8, nullptr, ConstantText,
+                                 nullptr, nullptr, nullptr);
+      sqlite3_stmt* constant = Prepare(db, "SELECT bench_constant_1k(?1)");
+      results.push_back(Measure("floor/sql_const_1k", fast_ops, [&](uint64_t i) {
+        sqlite3_bind_int64(constant, 1, ids[i & mask]);
+        StepOnce(constant);
+      }));
+      sqlite3_stmt* point = Prepare(db, kPointJsonSql);
+      for (int id = 1; id <= count; ++id) {  // warm the page cache
+        sqlite3_bind_int64(point, 1, id);
+        StepOnce(point);
+      }
+      results.push_back(Measure("baseline/sqlite_point_json", fast_ops, [&](uint64_t i) {
+        sqlite3_bind_int64(point, 1, ids[i & mask]);
+        StepOnce(point);
+      }));
+      sqlite3_stmt* touch = Prepare(
+          db, "UPDATE document_access SET access_count = access_count + 1,"
+              " last_accessed = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE doc_id = ?1");
+      results.push_back(Measure("baseline/seed_pass1", slow_ops, [&](uint64_t i) {
+        sqlite3_bind_int64(point, 1, ids[i & mask]);
+        StepOnce(point);
+        Exec(db, "BEGIN IMMEDIATE");
+        sqlite3_bind_int64(touch, 1, ids[i & mask]);
+        if (sqlite3_step(touch) != SQLITE_DONE) Die(sqlite3_errmsg(db));
+        sqlite3_reset(touch);
+        Exec(db, "COMMIT");
+      }));
+      sqlite3_finalize(constant);
+      sqlite3_finalize(point);
+      sqlite3_finalize(touch);
+    }
+    sqlite3_finalize(doc_get);
+    sqlite3_finalize(many);
+    sqlite3_close(db);
+  }
+
+  {
+    RedisServer server;
+    redisContext* redis = server.Connect();
+    if (redis == nullptr) Die("redis-server did not come up on loopback");
+    std::string value(1024, 'r');
+    redisReply* reply = static_cast<redisReply*>(
+        redisCommand(redis, "SET doc:1 %b", value.data(), value.size()));
+    freeReplyObject(reply);
+    results.push_back(Measure("baseline/redis_get_1k", slow_ops, [&](uint64_t) {
+      auto* r = static_cast<redisReply*>(redisCommand(redis, "GET doc:1"));
+      if (r == nullptr || r->type != REDIS_REPLY_STRING || r->len != 1024) Die("redis GET failed");
+      freeReplyObject(r);
+    }));
+    redisFree(redis);
+  }
+
+  fs::remove_all(dir);
+  docstore::bench::WriteJson(out, results);
+  return 0;
+}
