@@ -34,6 +34,17 @@ CREATE TABLE document_audit (
 );
 CREATE INDEX document_audit_by_doc ON document_audit(doc_id, seq);
 
+-- INSERT OR REPLACE (and UPSERT, and INSERT OR IGNORE) onto an existing id
+-- would delete the old row without firing the delete triggers unless
+-- recursive_triggers is on, leaving the full-text index and the audit log
+-- wrong. So an insert onto an existing id is refused, whatever its conflict
+-- clause: overwrite a document with UPDATE.
+CREATE TRIGGER documents_insert_existing_id BEFORE INSERT ON documents
+WHEN EXISTS (SELECT 1 FROM documents WHERE id = NEW.id)
+BEGIN
+  SELECT RAISE(ABORT, 'documents: a document with this id exists; use UPDATE to change it');
+END;
+
 -- Every write of a row moves its version forward. An UPDATE that did not set a
 -- higher version itself gets OLD.version + 1. The WHEN clause also stops the
 -- inner UPDATE from re-firing this trigger where recursive_triggers is on

@@ -262,7 +262,10 @@ const BadInput kBadInputs[] = {
     {"UPDATE documents SET metadata = '{\"a\":}' WHERE id = 1", "metadata_is_json"},
     {"INSERT INTO documents(id, title) VALUES (-5, 'negative')", "CHECK constraint failed"},
     {"INSERT INTO documents(id, title) VALUES (0, 'zero')", "CHECK constraint failed"},
-    {"INSERT INTO documents(id, title) VALUES (1, 'duplicate')", "UNIQUE constraint failed"},
+    {"INSERT INTO documents(id, title) VALUES (1, 'duplicate')", "a document with this id exists"},
+    {"INSERT OR REPLACE INTO documents(id, title) VALUES (1, 'replace')", "use UPDATE to change it"},
+    {"REPLACE INTO documents(id, title) VALUES (1, 'replace')", "use UPDATE to change it"},
+    {"INSERT OR IGNORE INTO documents(id, title) VALUES (1, 'ignore')", "use UPDATE to change it"},
 };
 
 TEST_F(ExtensionTest, BadInputGetsNullOrAClearErrorAndWritesNothing) {
