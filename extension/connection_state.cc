@@ -52,6 +52,8 @@ sqlite3_stmt* ConnectionState::Statement(CachedStatement which, std::string* err
   return slot;
 }
 
+bool ConnectionState::Invalidate(int64_t, int64_t, std::string*) { return true; }
+
 void ConnectionState::FinalizeStatements() {
   for (sqlite3_stmt*& stmt : statements_) {
     sqlite3_finalize(stmt);

@@ -3,6 +3,7 @@
 #define DOCSTORE_EXTENSION_CONNECTION_STATE_H_
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 #include "sqlite_api.h"
@@ -45,6 +46,11 @@ class ConnectionState {
   void FinalizeStatements();
 
   void set_close_anchor_connected(bool connected) { close_anchor_connected_ = connected; }
+
+  // Called by the schema's triggers for every document write. False, with
+  // *error, when the write must be refused to keep other processes' caches
+  // correct.
+  bool Invalidate(int64_t id, int64_t clock, std::string* error);
 
   // A buffer reused across calls to build results in, to avoid an allocation
   // per call.

@@ -24,6 +24,7 @@
 #include <unordered_set>
 
 #include "build_info.h"
+#include "cache_hooks.h"
 #include "connection_state.h"
 #include "doc_get.h"
 #include "doc_get_many.h"
@@ -64,6 +65,7 @@ int RegisterAll(sqlite3* db, char** error) {
   if (rc == SQLITE_OK) rc = RegisterDocGet(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocGetMany(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocSearch(db);
+  if (rc == SQLITE_OK) rc = RegisterCacheHooks(db, state);
   if (rc != SQLITE_OK) {
     *error = sqlite3_mprintf("docstore: registration failed: %s (%s)", sqlite3_errstr(rc),
                              sqlite3_errmsg(db));

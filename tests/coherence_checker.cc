@@ -1,0 +1,255 @@
+// The no-stale-read checker (DESIGN.md invariant 1), with real processes.
+//
+// Writer processes update, delete and re-insert a small set of documents whose
+// content carries a per-document version k ("k=<k>;"), each write in its own
+// transaction; after COMMIT returns, the writer publishes (k, live) for that
+// document in a shared array. Reader processes call doc_get in a loop and
+// compare what they got with what had been published before the call began:
+// a live document older than that is a stale read. A NULL is stale when the
+// document was live at the published version and still is (checked on the
+// reader's own connection after the call, so a committed but not yet
+// published delete is not mistaken for one). A supervisor kill -9s random
+// readers and writers all along and starts new ones.
+//
+//   coherence_checker EXTENSION [min_reads]
+// Runs until at least min_reads (default 100000) reads were checked and at
+// least 200 processes were killed; exits 0 when no read was stale.
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kDocuments = 16;
+constexpr int kWriters = 2;
+constexpr int kReaders = 3;
+
+// Published state of a document: k << 1 | live, only ever raised.
+struct Shared {
+  std::atomic<uint64_t> published[kDocuments + 1];
+  std::atomic<uint64_t> reads;
+  std::atomic<uint64_t> verified;
+  std::atomic<uint64_t> stale;
+  std::atomic<uint64_t> writes;
+  std::atomic<bool> stop;
+  char first_stale[512];
+};
+
+Shared* shared = nullptr;
+std::string db_path;
+std::string extension;
+
+[[noreturn]] void Fail(const std::string& what) {
+  std::fprintf(stderr, "coherence_checker[%d]: %s\n", getpid(), what.c_str());
+  _exit(2);
+}
+
+sqlite3* OpenConnection() {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) Fail("open");
+  sqlite3_busy_timeout(db, 30000);
+  sqlite3_enable_load_extension(db, 1);
+  char* error = nullptr;
+  if (sqlite3_load_extension(db, extension.c_str(), nullptr, &error) != SQLITE_OK) {
+    Fail(std::string("load: ") + (error ? error : "?"));
+  }
+  return db;
+}
+
+void Exec(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    Fail(std::string(sql) + ": " + (error ? error : "?"));
+  }
+}
+
+void RaisePublished(int id, uint64_t value) {
+  uint64_t current = shared->published[id].load();
+  while (current < value && !shared->published[id].compare_exchange_weak(current, value)) {
+  }
+}
+
+[[noreturn]] void Writer(unsigned seed) {
+  sqlite3* db = OpenConnection();
+  std::mt19937 rng(seed);
+  sqlite3_stmt *state, *save, *update, *insert, *remove;
+  sqlite3_prepare_v2(db, "SELECT k, live FROM checker_state WHERE id = ?1", -1, &state, nullptr);
+  sqlite3_prepare_v2(db, "UPDATE checker_state SET k = ?2, live = ?3 WHERE id = ?1", -1, &save, nullptr);
+  sqlite3_prepare_v2(db, "UPDATE documents SET content = ?2 WHERE id = ?1", -1, &update, nullptr);
+  sqlite3_prepare_v2(db, "INSERT INTO documents(id, title, content) VALUES (?1, 'doc', ?2)", -1, &insert, nullptr);
+  sqlite3_prepare_v2(db, "DELETE FROM documents WHERE id = ?1", -1, &remove, nullptr);
+  while (!shared->stop.load()) {
+    const int id = 1 + static_cast<int>(rng() % kDocuments);
+    Exec(db, "BEGIN IMMEDIATE");
+    sqlite3_bind_int(state, 1, id);
+    if (sqlite3_step(state) != SQLITE_ROW) Fail("no checker_state row");
+    const int64_t k = sqlite3_column_int64(state, 0) + 1;
+    const bool was_live = sqlite3_column_int(state, 1) != 0;
+    sqlite3_reset(state);
+    const bool live = was_live ? rng() % 5 != 0 : true;  // live docs: 1 in 5 writes deletes
+    const std::string content = "k=" + std::to_string(k) + ";";
+    sqlite3_stmt* write = !was_live ? insert : live ? update : remove;
+    sqlite3_bind_int(write, 1, id);
+    if (write != remove) sqlite3_bind_text(write, 2, content.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(write) != SQLITE_DONE) Fail(std::string("write: ") + sqlite3_errmsg(db));
+    sqlite3_reset(write);
+    sqlite3_bind_int(save, 1, id);
+    sqlite3_bind_int64(save, 2, k);
+    sqlite3_bind_int(save, 3, live);
+    if (sqlite3_step(save) != SQLITE_DONE) Fail("save state");
+    sqlite3_reset(save);
+    Exec(db, "COMMIT");
+    RaisePublished(id, static_cast<uint64_t>(k) << 1 | (live ? 1 : 0));
+    shared->writes.fetch_add(1);
+  }
+  _exit(0);
+}
+
+void ReportStale(const std::string& what) {
+  if (shared->stale.fetch_add(1) == 0) {
+    std::snprintf(shared->first_stale, sizeof shared->first_stale, "%s", what.c_str());
+  }
+}
+
+[[noreturn]] void Reader(unsigned seed) {
+  sqlite3* db = OpenConnection();
+  std::mt19937 rng(seed);
+  sqlite3_stmt *get, *truth;
+  sqlite3_prepare_v2(db, "SELECT doc_get(?1)", -1, &get, nullptr);
+  sqlite3_prepare_v2(db, "SELECT k, live FROM checker_state WHERE id = ?1", -1, &truth, nullptr);
+  while (!shared->stop.load()) {
+    const int id = 1 + static_cast<int>(rng() % kDocuments);
+    const uint64_t before = shared->published[id].load();
+    const int64_t published_k = static_cast<int64_t>(before >> 1);
+    sqlite3_bind_int(get, 1, id);
+    if (sqlite3_step(get) != SQLITE_ROW) Fail(std::string("doc_get: ") + sqlite3_errmsg(db));
+    const char* json = reinterpret_cast<const char*>(sqlite3_column_text(get, 0));
+    shared->reads.fetch_add(1);
+    if (json != nullptr) {
+      const char* at = std::strstr(json, "\"content\":\"k=");
+      if (at == nullptr) Fail(std::string("unexpected document: ") + json);
+      const int64_t got = std::strtoll(at + 13, nullptr, 10);
+      shared->verified.fetch_add(1);
+      if (got < published_k) {
+        ReportStale("doc " + std::to_string(id) + ": got k=" + std::to_string(got) +
+                    " after k=" + std::to_string(published_k) + " was published");
+      }
+    } else if (before & 1) {
+      sqlite3_bind_int(truth, 1, id);
+      if (sqlite3_step(truth) == SQLITE_ROW && sqlite3_column_int64(truth, 0) == published_k) {
+        shared->verified.fetch_add(1);
+        ReportStale("doc " + std::to_string(id) + ": got NULL though k=" +
+                    std::to_string(published_k) + " is live and was published");
+      }
+      sqlite3_reset(truth);
+    }
+    sqlite3_reset(get);
+  }
+  _exit(0);
+}
+
+pid_t Spawn(bool writer, unsigned seed) {
+  const pid_t pid = fork();
+  if (pid < 0) Fail("fork");
+  if (pid == 0) {
+    if (writer) Writer(seed);
+    Reader(seed);
+  }
+  return pid;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) Fail("usage: coherence_checker EXTENSION [min_reads]");
+  extension = argv[1];
+  const uint64_t min_reads = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 100000;
+  const fs::path dir = fs::temp_directory_path() / ("docstore-coherence-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  db_path = (dir / "docs.db").string();
+
+  void* memory = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) Fail("mmap");
+  shared = new (memory) Shared{};
+
+  {
+    sqlite3* db = OpenConnection();
+    Exec(db, "PRAGMA journal_mode = WAL");
+    Exec(db, "SELECT docstore_init()");
+    Exec(db, "CREATE TABLE checker_state(id INTEGER PRIMARY KEY, k INTEGER NOT NULL, live INTEGER NOT NULL)");
+    Exec(db, "BEGIN");
+    for (int id = 1; id <= kDocuments; ++id) {
+      const std::string sql = "INSERT INTO documents(id, title, content) VALUES (" + std::to_string(id) +
+                              ", 'doc', 'k=1;'); INSERT INTO checker_state VALUES (" +
+                              std::to_string(id) + ", 1, 1);";
+      Exec(db, sql.c_str());
+      shared->published[id] = 1 << 1 | 1;
+    }
+    Exec(db, "COMMIT");
+    sqlite3_close(db);
+  }
+
+  std::vector<pid_t> writers, readers;
+  unsigned seed = 1;
+  for (int i = 0; i < kWriters; ++i) writers.push_back(Spawn(true, seed++));
+  for (int i = 0; i < kReaders; ++i) readers.push_back(Spawn(false, seed++));
+
+  // Kill -9 a random reader or writer every few milliseconds and replace it,
+  // until enough reads were checked (or a minute passes).
+  std::mt19937 rng(42);
+  uint64_t kills = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  constexpr uint64_t kMinKills = 200;
+  while ((shared->verified.load() < min_reads || kills < kMinKills) && shared->stale.load() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 20));
+    const bool writer = rng() % 2 == 0;
+    auto& group = writer ? writers : readers;
+    pid_t& victim = group[rng() % group.size()];
+    kill(victim, SIGKILL);
+    int status = 0;
+    waitpid(victim, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) Fail("a child failed before it was killed");
+    victim = Spawn(writer, seed++);
+    ++kills;
+  }
+  shared->stop = true;
+  bool child_failed = false;
+  for (pid_t pid : writers) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    child_failed |= !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  for (pid_t pid : readers) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    child_failed |= !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  std::printf("coherence: %llu reads (%llu checked), %llu writes, %llu processes killed, %llu stale\n",
+              static_cast<unsigned long long>(shared->reads.load()),
+              static_cast<unsigned long long>(shared->verified.load()),
+              static_cast<unsigned long long>(shared->writes.load()),
+              static_cast<unsigned long long>(kills),
+              static_cast<unsigned long long>(shared->stale.load()));
+  if (shared->stale.load() != 0) std::printf("first stale read: %s\n", shared->first_stale);
+  fs::remove_all(dir);
+  const bool pass = shared->stale.load() == 0 && shared->verified.load() >= min_reads &&
+                    kills >= kMinKills && !child_failed;
+  std::printf("%s\n", pass ? "PASS" : "FAIL");
+  return pass ? 0 : 1;
+}
