@@ -1,5 +1,8 @@
 #include "cache_hooks.h"
 
+#include <cstdio>
+#include <string>
+
 namespace docstore {
 namespace {
 
@@ -20,6 +23,43 @@ void Invalidate(sqlite3_context* ctx, int, sqlite3_value** argv) {
   }
 }
 
+std::string SettingsJson(const CacheSettings& s) {
+  char json[160];
+  std::snprintf(json, sizeof json,
+                "{\"capacity_bytes\":%llu,\"max_entry_bytes\":%llu,\"mode\":\"%04o\",\"reads\":%s}",
+                static_cast<unsigned long long>(s.capacity_bytes),
+                static_cast<unsigned long long>(s.max_entry_bytes), static_cast<unsigned>(s.mode),
+                s.enabled ? "true" : "false");
+  return json;
+}
+
+// docstore_cache_config()                         -> the settings as JSON
+// docstore_cache_config(capacity, max_entry)      -> sets them, then the same
+// Sizes for segments this process creates; an existing segment keeps its
+// creator's (docstore_stats shows the sizes in force).
+void CacheConfig(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  CacheSettings settings = CurrentCacheSettings();
+  if (argc == 2) {
+    if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER || sqlite3_value_type(argv[1]) != SQLITE_INTEGER ||
+        sqlite3_value_int64(argv[0]) <= 0 || sqlite3_value_int64(argv[1]) <= 0) {
+      sqlite3_result_error(
+          ctx, "docstore_cache_config: expected (capacity_bytes, max_entry_bytes) as positive integers",
+          -1);
+      return;
+    }
+    settings.capacity_bytes = static_cast<uint64_t>(sqlite3_value_int64(argv[0]));
+    settings.max_entry_bytes = static_cast<uint64_t>(sqlite3_value_int64(argv[1]));
+    std::string error;
+    if (!SetCacheSettings(settings, &error)) {
+      const std::string message = "docstore_cache_config: " + error;
+      sqlite3_result_error(ctx, message.c_str(), -1);
+      return;
+    }
+  }
+  const std::string json = SettingsJson(settings);
+  sqlite3_result_text(ctx, json.c_str(), -1, SQLITE_TRANSIENT);
+}
+
 }  // namespace
 
 int RegisterCacheHooks(sqlite3* db, ConnectionState* state) {
@@ -30,8 +70,15 @@ int RegisterCacheHooks(sqlite3* db, ConnectionState* state) {
   flags |= SQLITE_INNOCUOUS;
 #endif
   state->Retain();
-  return sqlite3_create_function_v2(db, "docstore_invalidate", 2, flags, state, Invalidate, nullptr,
-                                    nullptr, ConnectionState::Release);
+  int rc = sqlite3_create_function_v2(db, "docstore_invalidate", 2, flags, state, Invalidate, nullptr,
+                                      nullptr, ConnectionState::Release);
+  for (int arity : {0, 2}) {
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_create_function_v2(db, "docstore_cache_config", arity, SQLITE_UTF8, nullptr,
+                                      CacheConfig, nullptr, nullptr, nullptr);
+    }
+  }
+  return rc;
 }
 
 }  // namespace docstore

@@ -10,7 +10,8 @@ namespace {
 constexpr const char* kStatementSql[] = {
     /* kDocumentById */
     "SELECT d.id, d.title, d.content, d.metadata, d.content_type, d.created_at,"
-    " d.updated_at, d.version, a.access_count, a.last_accessed"
+    " d.updated_at, d.version, a.access_count, a.last_accessed,"
+    " (SELECT value FROM docstore_clock WHERE id = 1)"
     " FROM documents AS d LEFT JOIN document_access AS a ON a.doc_id = d.id"
     " WHERE d.id = ?1",
 };
@@ -52,7 +53,65 @@ sqlite3_stmt* ConnectionState::Statement(CachedStatement which, std::string* err
   return slot;
 }
 
-bool ConnectionState::Invalidate(int64_t, int64_t, std::string*) { return true; }
+DocumentCache* ConnectionState::AttachCache() {
+  if (cache_attach_final_) return nullptr;
+  const char* path = sqlite3_db_filename(db_, "main");
+  if (path == nullptr || *path == '\0') {
+    cache_unavailable_ = "off: an in-memory or temporary database has nothing to share";
+    cache_attach_final_ = writes_safe_uncached_ = true;
+    return nullptr;
+  }
+  sqlite3_stmt* stmt = nullptr;
+  std::string database_id;
+  if (sqlite3_prepare_v2(db_, "SELECT value FROM docstore_meta WHERE key = 'database_id'", -1, &stmt,
+                         nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
+    database_id = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  if (database_id.empty()) {
+    // Before docstore_init(): try again on the next call.
+    cache_unavailable_ = "off: no docstore_meta.database_id yet (run SELECT docstore_init())";
+    return nullptr;
+  }
+  DocumentCache::AttachFailure failure;
+  cache_ = DocumentCache::ForDatabase(path, database_id, &failure);
+  if (cache_ == nullptr) {
+    cache_unavailable_ = "off: " + failure.reason;
+    cache_attach_final_ = true;
+    writes_safe_uncached_ = !failure.refuse_writes;
+    return nullptr;
+  }
+  cache_unavailable_.clear();
+  return cache_.get();
+}
+
+bool ConnectionState::CanFill() const {
+#if SQLITE_VERSION_NUMBER >= 3034000
+  return sqlite3_txn_state(db_, "main") != SQLITE_TXN_WRITE;
+#else
+  // SQLite 3.15 (SQLCipher 3) has no sqlite3_txn_state: fill only outside
+  // explicit transactions and while no statement that writes is running.
+  if (!sqlite3_get_autocommit(db_)) return false;
+  for (sqlite3_stmt* stmt = sqlite3_next_stmt(db_, nullptr); stmt != nullptr;
+       stmt = sqlite3_next_stmt(db_, stmt)) {
+    if (sqlite3_stmt_busy(stmt) && !sqlite3_stmt_readonly(stmt)) return false;
+  }
+  return true;
+#endif
+}
+
+bool ConnectionState::Invalidate(int64_t id, int64_t clock, std::string* error) {
+  if (DocumentCache* cache = Cache()) {
+    cache->Invalidate(id, clock);
+    return true;
+  }
+  if (writes_safe_uncached_) return true;
+  *error = "refusing to write documents: the shared cache cannot be used (" + cache_unavailable_ +
+           "), and other processes could keep serving the old document; remove or fix the segment"
+           " (see docstore_stats), then reconnect";
+  return false;
+}
 
 void ConnectionState::FinalizeStatements() {
   for (sqlite3_stmt*& stmt : statements_) {

@@ -4,8 +4,10 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "document_cache.h"
 #include "sqlite_api.h"
 
 namespace docstore {
@@ -47,9 +49,18 @@ class ConnectionState {
 
   void set_close_anchor_connected(bool connected) { close_anchor_connected_ = connected; }
 
-  // Called by the schema's triggers for every document write. False, with
-  // *error, when the write must be refused to keep other processes' caches
-  // correct.
+  // The database's shared cache, attached on first use once the schema
+  // exists. nullptr when there is none; cache_unavailable() says why.
+  DocumentCache* Cache() { return cache_ != nullptr ? cache_.get() : AttachCache(); }
+  const std::string& cache_unavailable() const { return cache_unavailable_; }
+
+  // True when a row this connection reads now may go into the cache: it has
+  // no write transaction open, so it cannot be seeing uncommitted data.
+  bool CanFill() const;
+
+  // Called by the schema's triggers for every document write, before it
+  // commits. False, with *error, when the write must be refused because
+  // other processes' caches could not be kept correct.
   bool Invalidate(int64_t id, int64_t clock, std::string* error);
 
   // A buffer reused across calls to build results in, to avoid an allocation
@@ -62,12 +73,19 @@ class ConnectionState {
     on_destroy_(db_);
   }
 
+  DocumentCache* AttachCache();
+
   sqlite3* const db_;
   void (*const on_destroy_)(sqlite3*);
   int references_ = 0;
   bool close_anchor_connected_ = false;
   std::array<sqlite3_stmt*, static_cast<size_t>(CachedStatement::kCount)> statements_{};
   std::string scratch_;
+
+  std::shared_ptr<DocumentCache> cache_;
+  bool cache_attach_final_ = false;   // a failure retrying cannot fix
+  bool writes_safe_uncached_ = false; // no segment can exist that writes must invalidate
+  std::string cache_unavailable_ = "not attached yet";
 };
 
 // Resets a cached statement and clears its bindings when the caller is done,

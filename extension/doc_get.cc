@@ -1,4 +1,5 @@
-// doc_get(id): the whole document as one JSON object, or NULL.
+// doc_get(id): the whole document as one JSON object, or NULL. Served from
+// the database's shared cache (document_cache.h) when it holds the id.
 //
 //   SELECT doc_get(42);
 //   {"id":42,"title":"...","content":"...","metadata":{"lang":"en"},
@@ -24,9 +25,24 @@ void DocGet(sqlite3_context* ctx, int, sqlite3_value** argv) {
   auto* state = static_cast<ConnectionState*>(sqlite3_user_data(ctx));
   int64_t id = 0;
   if (ReadDocumentId(ctx, "doc_get", argv[0], &id) != IdArgument::kId) return;  // NULL or error
+  DocumentCache* cache = state->Cache();
+  if (cache != nullptr && cache->reads_enabled()) {
+    // A hit: one copy, from the segment into memory SQLite takes over.
+    char* text = nullptr;
+    size_t bytes = 0;
+    const bool hit = cache->CopyOut(id, [&](size_t n) {
+      bytes = n;
+      text = static_cast<char*>(sqlite3_malloc64(n + 1));
+      return text;
+    });
+    if (hit) {
+      sqlite3_result_text64(ctx, text, bytes, sqlite3_free, SQLITE_UTF8);
+      return;
+    }
+  }
   std::string& json = state->scratch();
   std::string error;
-  switch (ReadDocumentJson(state, id, &json, &error)) {
+  switch (ReadDocumentThrough(state, id, &json, &error)) {
     case LookupResult::kFound:
       sqlite3_result_text(ctx, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
       return;

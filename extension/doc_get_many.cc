@@ -90,7 +90,7 @@ int LoadRow(ManyCursor* cursor) {
   if (cursor->row >= cursor->ids.size()) return SQLITE_OK;
   auto* table = reinterpret_cast<ManyTable*>(cursor->base.pVtab);
   std::string error;
-  switch (ReadDocumentJson(table->state, cursor->ids[cursor->row], &cursor->json, &error)) {
+  switch (LoadDocument(table->state, cursor->ids[cursor->row], &cursor->json, &error)) {
     case LookupResult::kFound: cursor->found = true; return SQLITE_OK;
     case LookupResult::kMissing: cursor->found = false; return SQLITE_OK;
     case LookupResult::kError: break;

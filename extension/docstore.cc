@@ -11,9 +11,13 @@
 **   SELECT id, doc FROM doc_get_many('[1, 2, 3]');
 **   SELECT id, title, snippet, rank FROM doc_search('first') LIMIT 10;
 **   SELECT * FROM docstore_info;            -- build, runtime, schema version
+**   SELECT * FROM docstore_stats;           -- the shared cache's counters
+**   SELECT * FROM docstore_cache WHERE id = 1;  -- one cached entry
 **
 ** Writes are plain SQL on the documents table; triggers keep the version, the
-** audit log and the full-text index in step (see sql/).
+** audit log, the full-text index and the shared cache in step (see sql/ and
+** document_cache.h). doc_get is served from a shared-memory cache that every
+** process opening the same database file shares.
 **
 ** Each build refuses, at load, a runtime older than the SQLite headers it was
 ** compiled against: an extension calls SQLite through a table of function
@@ -25,6 +29,7 @@
 
 #include "build_info.h"
 #include "cache_hooks.h"
+#include "cache_vtab.h"
 #include "connection_state.h"
 #include "doc_get.h"
 #include "doc_get_many.h"
@@ -66,6 +71,7 @@ int RegisterAll(sqlite3* db, char** error) {
   if (rc == SQLITE_OK) rc = RegisterDocGetMany(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocSearch(db);
   if (rc == SQLITE_OK) rc = RegisterCacheHooks(db, state);
+  if (rc == SQLITE_OK) rc = RegisterCacheTables(db, state);
   if (rc != SQLITE_OK) {
     *error = sqlite3_mprintf("docstore: registration failed: %s (%s)", sqlite3_errstr(rc),
                              sqlite3_errmsg(db));

@@ -2,6 +2,12 @@
 // segment per database file, shared by every process and connection that
 // opens that file, holding each document's doc_get JSON.
 //
+// One segment per database. The segment is named after the main database
+// file's device and inode and the database_id that migration 3 stores in
+// docstore_meta: two paths to one file meet in one segment; two files never
+// do, not even when a deleted file's inode is reused (its database_id
+// differs), nor a copy of a file (its inode differs).
+//
 // Coherence (DESIGN.md invariant 1). Every document write runs the schema's
 // trigger, which bumps docstore_clock inside the writer's transaction and calls
 // Invalidate(id, clock) before the writer commits: the cached copy is erased
@@ -13,12 +19,19 @@
 //     refused (its clock is below the fence that write raised);
 //   - a fill that raced ahead of the fence raise is erased by the same
 //     Invalidate, which raises the fence before it erases;
-//   - an uncommitted row is never filled: readers fill only from autocommit
-//     connections with no write statement running (see ConnectionState).
+//   - an uncommitted row is never filled: readers fill only when their
+//     connection has no write transaction open (see CanFillFrom).
 // A rolled-back write leaves the fence above the database's clock until the
 // next write catches up: fills are refused meanwhile, which costs speed only.
+//
+// A segment that exists but cannot be used (another user's, another layout
+// version, damaged) makes writes fail with a message saying so: processes
+// that can use it would otherwise keep serving what those writes replaced.
+// Reads then go to the database.
 #ifndef DOCSTORE_EXTENSION_DOCUMENT_CACHE_H_
 #define DOCSTORE_EXTENSION_DOCUMENT_CACHE_H_
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <functional>
@@ -28,53 +41,71 @@
 #include <utility>
 #include <vector>
 
+#include "shmcache/shmcache.h"
+
 namespace docstore {
 
 struct CacheSettings {
   uint64_t capacity_bytes = 64ull << 20;
   uint64_t max_entry_bytes = 1ull << 20;
-  unsigned mode = 0600;
+  mode_t mode = 0600;
   bool enabled = true;  // false: never read or fill (writes still invalidate)
 };
 
-// Process-wide settings used when this process first attaches to (or
-// creates) a database's segment: DOCSTORE_CACHE_BYTES,
-// DOCSTORE_CACHE_MAX_ENTRY_BYTES, DOCSTORE_CACHE_MODE (octal) and
-// DOCSTORE_CACHE=off from the environment, overridden by docstore_cache_config().
+// Settings for segments this process creates from now on. They start from
+// the environment (DOCSTORE_CACHE_BYTES, DOCSTORE_CACHE_MAX_ENTRY_BYTES,
+// DOCSTORE_CACHE_MODE in octal, DOCSTORE_CACHE=off) and can be changed by
+// docstore_cache_config() until this process attaches its first segment.
 CacheSettings CurrentCacheSettings();
-// False, with a reason, once a segment has been attached in this process.
+// False, with *error, for settings no segment can have or once a segment is
+// attached (the sizes of an existing segment are the creator's anyway).
 bool SetCacheSettings(const CacheSettings& settings, std::string* error);
+// Why the environment's settings were not taken, or "".
+std::string CacheSettingsEnvironmentError();
 
-struct CacheEntryInfo {
-  int64_t id;
-  uint64_t bytes;
-  uint64_t version;  // the docstore_clock value of the snapshot it was read in
-  uint64_t hits;
+// Extension-level counters kept in the segment's user counters, so that
+// docstore_stats shows the same numbers in every process.
+enum class CacheCounter : size_t {
+  kFillsSkippedInTransaction = 0,  // miss read inside a write transaction
+  kErrors = 1,                     // entries that could not be used
+  kCount,
 };
 
 class DocumentCache {
  public:
-  virtual ~DocumentCache() = default;
+  struct AttachFailure {
+    std::string reason;
+    bool refuse_writes = false;  // a segment exists that this process cannot keep coherent
+  };
 
-  // The cache of the database file at `path`, whose docstore_meta
-  // database_id is `database_id`. nullptr when it cannot be used; *why_not
-  // says why, and *writes_must_fail says whether a segment exists that this
-  // process cannot keep coherent (then writes are refused, not just uncached).
+  // The cache of the database file `path` (device and inode read from it)
+  // with docstore_meta's `database_id`; shared by every connection of this
+  // process to that file. nullptr and *failure when there is none.
   static std::shared_ptr<DocumentCache> ForDatabase(const std::string& path,
                                                     const std::string& database_id,
-                                                    std::string* why_not, bool* writes_must_fail);
+                                                    AttachFailure* failure);
 
-  // Copies the cached JSON of `id` into *json. False on a miss.
-  virtual bool Get(int64_t id, std::string* json) = 0;
-  // Inserts unless the fence is above `snapshot_clock` (counted as a skipped
-  // fill) or the entry is too large (counted by the cache).
-  virtual void Fill(int64_t id, std::string_view json, int64_t snapshot_clock) = 0;
-  virtual void Invalidate(int64_t id, int64_t clock) = 0;
-  // Cache-wide counters, in the order docstore_stats shows them.
-  virtual std::vector<std::pair<std::string, std::string>> Stats() = 0;
-  virtual void ForEach(const std::function<void(const CacheEntryInfo&)>& visit) = 0;
-  virtual bool Lookup(int64_t id, CacheEntryInfo* info) = 0;
-  virtual void CountError() = 0;
+  explicit DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool reads_enabled);
+
+  bool reads_enabled() const { return reads_enabled_; }
+
+  // On a hit, copies the JSON into allocate(bytes) and returns true.
+  bool CopyOut(int64_t id, const std::function<char*(size_t bytes)>& allocate);
+  bool Get(int64_t id, std::string* json);
+  // Caches `json`, read in a snapshot whose docstore_clock was
+  // `snapshot_clock`, unless a write newer than that snapshot has fenced it.
+  void Fill(int64_t id, std::string_view json, int64_t version, int64_t snapshot_clock);
+  void Invalidate(int64_t id, int64_t clock);
+  void Count(CacheCounter counter);
+
+  bool Lookup(int64_t id, shmcache::EntryInfo* info);
+  void ForEach(const std::function<void(const shmcache::EntryInfo&)>& visit);
+  // (name, value) rows for docstore_stats.
+  std::vector<std::pair<std::string, std::string>> Stats();
+
+ private:
+  std::unique_ptr<shmcache::Segment> segment_;
+  const bool reads_enabled_;
 };
 
 }  // namespace docstore

@@ -13,7 +13,7 @@ namespace {
 // Column order of CachedStatement::kDocumentById.
 enum DocumentColumn {
   kId, kTitle, kContent, kMetadata, kContentType, kCreatedAt, kUpdatedAt, kVersion,
-  kAccessCount, kLastAccessed,
+  kAccessCount, kLastAccessed, kSnapshotClock,
 };
 
 void AppendMetadata(std::string* out, sqlite3_stmt* stmt) {
@@ -60,8 +60,8 @@ void BuildDocumentJson(std::string* out, sqlite3_stmt* stmt) {
 
 }  // namespace
 
-LookupResult ReadDocumentJson(ConnectionState* state, int64_t id, std::string* json,
-                              std::string* error) {
+LookupResult ReadDocumentThrough(ConnectionState* state, int64_t id, std::string* json,
+                                 std::string* error) {
   sqlite3_stmt* stmt = state->Statement(CachedStatement::kDocumentById, error);
   if (stmt == nullptr) return LookupResult::kError;
   StatementUse use(stmt);
@@ -73,7 +73,22 @@ LookupResult ReadDocumentJson(ConnectionState* state, int64_t id, std::string* j
     return LookupResult::kError;
   }
   BuildDocumentJson(json, stmt);
+  DocumentCache* cache = state->Cache();
+  if (cache != nullptr && cache->reads_enabled()) {
+    if (state->CanFill()) {
+      cache->Fill(id, *json, sqlite3_column_int64(stmt, kVersion),
+                  sqlite3_column_int64(stmt, kSnapshotClock));
+    } else {
+      cache->Count(CacheCounter::kFillsSkippedInTransaction);
+    }
+  }
   return LookupResult::kFound;
+}
+
+LookupResult LoadDocument(ConnectionState* state, int64_t id, std::string* json, std::string* error) {
+  DocumentCache* cache = state->Cache();
+  if (cache != nullptr && cache->reads_enabled() && cache->Get(id, json)) return LookupResult::kFound;
+  return ReadDocumentThrough(state, id, json, error);
 }
 
 }  // namespace docstore

@@ -11,10 +11,15 @@ namespace docstore {
 
 enum class LookupResult { kFound, kMissing, kError };
 
-// kFound: *json holds the document. kMissing: no such id. kError: *error says
-// why (the connection's message; the caller prefixes its own name).
-LookupResult ReadDocumentJson(ConnectionState* state, int64_t id, std::string* json,
-                              std::string* error);
+// Reads the document through the connection and caches it when that is
+// safe (see document_cache.h). kFound: *json holds the document. kMissing: no
+// such id. kError: *error says why (the connection's message; the caller
+// prefixes its own name).
+LookupResult ReadDocumentThrough(ConnectionState* state, int64_t id, std::string* json,
+                                 std::string* error);
+
+// The document from the shared cache, or else ReadDocumentThrough.
+LookupResult LoadDocument(ConnectionState* state, int64_t id, std::string* json, std::string* error);
 
 }  // namespace docstore
 

@@ -13,7 +13,8 @@
 //
 //   coherence_checker EXTENSION [min_reads]
 // Runs until at least min_reads (default 100000) reads were checked and at
-// least 200 processes were killed; exits 0 when no read was stale.
+// least 200 processes were killed; exits 0 when no read was stale and some
+// reads were cache hits (docstore_stats).
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/mman.h>
@@ -247,9 +248,29 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(kills),
               static_cast<unsigned long long>(shared->stale.load()));
   if (shared->stale.load() != 0) std::printf("first stale read: %s\n", shared->first_stale);
+  // The run proves something only if reads were served from the shared cache.
+  uint64_t cache_hits = 0;
+  {
+    sqlite3* db = OpenConnection();
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, "SELECT name, value FROM docstore_stats", -1, &stmt, nullptr);
+    std::string line = "cache:";
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const std::string name = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      const std::string value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+      if (name == "hits") cache_hits = std::strtoull(value.c_str(), nullptr, 10);
+      if (name == "hits" || name == "misses" || name == "fills_skipped" || name == "invalidations" ||
+          name == "lock_recoveries" || name == "cache_status") {
+        line += " " + name + "=" + value;
+      }
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    std::printf("%s\n", line.c_str());
+  }
   fs::remove_all(dir);
   const bool pass = shared->stale.load() == 0 && shared->verified.load() >= min_reads &&
-                    kills >= kMinKills && !child_failed;
+                    kills >= kMinKills && !child_failed && cache_hits > 0;
   std::printf("%s\n", pass ? "PASS" : "FAIL");
   return pass ? 0 : 1;
 }

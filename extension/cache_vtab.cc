@@ -1,0 +1,173 @@
+// The shared cache, seen from SQL.
+//
+//   SELECT id, bytes, version, hits, recency FROM docstore_cache;
+//   SELECT * FROM docstore_cache WHERE id = 42;      -- one lookup, not a scan
+//   SELECT value FROM docstore_stats WHERE name = 'hit_ratio';
+//
+// docstore_cache has one row per cached document of this database: the
+// bytes of its JSON, the document version it holds, how often it was served,
+// and its recency (0 = most recently used in its shard). docstore_stats is the
+// segment's counters, the same in every process, plus why the cache is off
+// when it is (cache_status).
+#include "cache_vtab.h"
+
+#include <cmath>
+#include <vector>
+
+#include "name_value_vtab.h"
+
+namespace docstore {
+namespace {
+
+NameValueRows StatsRows(ConnectionState* state) {
+  NameValueRows rows;
+  if (DocumentCache* cache = state->Cache()) {
+    rows = cache->Stats();
+  } else {
+    rows.emplace_back("cache_status", state->cache_unavailable());
+  }
+  if (const std::string error = CacheSettingsEnvironmentError(); !error.empty()) {
+    rows.emplace_back("settings_error", error);
+  }
+  return rows;
+}
+
+enum CacheColumn { kId, kBytes, kVersion, kHits, kRecency };
+
+struct CacheTable {
+  sqlite3_vtab base;  // must be first
+  ConnectionState* state;
+};
+
+struct CacheCursor {
+  sqlite3_vtab_cursor base;  // must be first
+  std::vector<shmcache::EntryInfo> rows;
+  size_t row = 0;
+};
+
+enum Plan { kScan = 0, kLookupById = 1 };
+
+int CacheConnect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
+  const int rc = sqlite3_declare_vtab(
+      db, "CREATE TABLE x(id INTEGER, bytes INTEGER, version INTEGER, hits INTEGER, recency INTEGER)");
+  if (rc != SQLITE_OK) return rc;
+  auto* table = new CacheTable{};
+  table->state = static_cast<ConnectionState*>(aux);
+  *out = &table->base;
+  return SQLITE_OK;
+}
+
+int CacheDisconnect(sqlite3_vtab* vtab) {
+  delete reinterpret_cast<CacheTable*>(vtab);
+  return SQLITE_OK;
+}
+
+// `id = ?` is one hash lookup in the segment, so it is taken whenever it is
+// offered; anything else scans every shard (each copied under its lock).
+int CacheBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+  for (int i = 0; i < info->nConstraint; ++i) {
+    const auto& c = info->aConstraint[i];
+    if (c.usable && c.iColumn == kId && c.op == SQLITE_INDEX_CONSTRAINT_EQ) {
+      info->aConstraintUsage[i].argvIndex = 1;
+      info->aConstraintUsage[i].omit = 1;
+      info->idxNum = kLookupById;
+      info->estimatedCost = 1;
+      info->estimatedRows = 1;
+      info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+      return SQLITE_OK;
+    }
+  }
+  info->idxNum = kScan;
+  info->estimatedCost = 1e6;
+  info->estimatedRows = 100000;
+  return SQLITE_OK;
+}
+
+int CacheOpen(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+  *out = &(new CacheCursor{})->base;
+  return SQLITE_OK;
+}
+
+int CacheClose(sqlite3_vtab_cursor* cursor) {
+  delete reinterpret_cast<CacheCursor*>(cursor);
+  return SQLITE_OK;
+}
+
+int CacheFilter(sqlite3_vtab_cursor* base, int plan, const char*, int argc, sqlite3_value** argv) {
+  auto* cursor = reinterpret_cast<CacheCursor*>(base);
+  cursor->rows.clear();
+  cursor->row = 0;
+  DocumentCache* cache = reinterpret_cast<CacheTable*>(base->pVtab)->state->Cache();
+  if (cache == nullptr) return SQLITE_OK;
+  if (plan == kLookupById && argc == 1) {
+    // id = 'abc' or id = 1.5 matches no row, as it would in a table.
+    int64_t id = 0;
+    const int type = sqlite3_value_numeric_type(argv[0]);
+    if (type == SQLITE_INTEGER) {
+      id = sqlite3_value_int64(argv[0]);
+    } else if (type == SQLITE_FLOAT) {
+      const double real = sqlite3_value_double(argv[0]);
+      if (std::trunc(real) != real || std::fabs(real) > 9.2e18) return SQLITE_OK;
+      id = static_cast<int64_t>(real);
+    } else {
+      return SQLITE_OK;
+    }
+    shmcache::EntryInfo info;
+    if (cache->Lookup(id, &info)) cursor->rows.push_back(info);
+    return SQLITE_OK;
+  }
+  cache->ForEach([cursor](const shmcache::EntryInfo& info) { cursor->rows.push_back(info); });
+  return SQLITE_OK;
+}
+
+int CacheNext(sqlite3_vtab_cursor* base) {
+  ++reinterpret_cast<CacheCursor*>(base)->row;
+  return SQLITE_OK;
+}
+
+int CacheEof(sqlite3_vtab_cursor* base) {
+  auto* cursor = reinterpret_cast<CacheCursor*>(base);
+  return cursor->row >= cursor->rows.size();
+}
+
+int CacheColumnValue(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
+  auto* cursor = reinterpret_cast<CacheCursor*>(base);
+  const shmcache::EntryInfo& e = cursor->rows[cursor->row];
+  const uint64_t values[] = {e.key, e.bytes, e.version, e.hits, e.recency};
+  sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(values[column]));
+  return SQLITE_OK;
+}
+
+int CacheRowid(sqlite3_vtab_cursor* base, sqlite3_int64* rowid) {
+  auto* cursor = reinterpret_cast<CacheCursor*>(base);
+  *rowid = static_cast<sqlite3_int64>(cursor->rows[cursor->row].key);
+  return SQLITE_OK;
+}
+
+sqlite3_module MakeCacheModule() {
+  sqlite3_module m{};
+  m.xConnect = CacheConnect;  // eponymous only
+  m.xBestIndex = CacheBestIndex;
+  m.xDisconnect = CacheDisconnect;
+  m.xOpen = CacheOpen;
+  m.xClose = CacheClose;
+  m.xFilter = CacheFilter;
+  m.xNext = CacheNext;
+  m.xEof = CacheEof;
+  m.xColumn = CacheColumnValue;
+  m.xRowid = CacheRowid;
+  return m;
+}
+
+const sqlite3_module kCacheModule = MakeCacheModule();
+
+}  // namespace
+
+int RegisterCacheTables(sqlite3* db, ConnectionState* state) {
+  int rc = RegisterNameValueTable(db, "docstore_stats", state, StatsRows, /*close_anchor=*/false);
+  if (rc != SQLITE_OK) return rc;
+  state->Retain();
+  return sqlite3_create_module_v2(db, "docstore_cache", &kCacheModule, state, ConnectionState::Release);
+}
+
+}  // namespace docstore

@@ -1,0 +1,237 @@
+#include "document_cache.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+namespace docstore {
+namespace {
+
+// Shards: as many as fit while a shard still holds four largest entries.
+constexpr uint32_t kMaxShards = 16;
+
+std::mutex settings_mutex;
+bool segment_attached = false;  // guarded by settings_mutex
+
+// Reads a byte count from the environment; "" when unset or valid.
+std::string ReadBytesVariable(const char* name, uint64_t* out) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return "";
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  if (errno != 0 || *end != '\0' || text[0] == '-') {
+    return std::string(name) + "='" + text + "' is not a byte count";
+  }
+  *out = value;
+  return "";
+}
+
+shmcache::Options OptionsFor(const CacheSettings& s) {
+  shmcache::Options options;
+  options.capacity_bytes = s.capacity_bytes;
+  options.max_entry_bytes = s.max_entry_bytes;
+  options.mode = s.mode;
+  options.shard_count = kMaxShards;
+  while (options.shard_count > 1 && !shmcache::Segment::ValidateOptions(options).ok()) {
+    options.shard_count /= 2;
+  }
+  return options;
+}
+
+// "" when a segment can be made with these settings.
+std::string ValidateSettings(const CacheSettings& settings) {
+  return shmcache::Segment::ValidateOptions(OptionsFor(settings)).message;
+}
+
+struct EnvironmentSettings {
+  CacheSettings settings;
+  std::string error;
+};
+
+EnvironmentSettings ReadEnvironment() {
+  EnvironmentSettings env;
+  CacheSettings s;
+  std::string error = ReadBytesVariable("DOCSTORE_CACHE_BYTES", &s.capacity_bytes);
+  if (error.empty()) error = ReadBytesVariable("DOCSTORE_CACHE_MAX_ENTRY_BYTES", &s.max_entry_bytes);
+  if (const char* mode = std::getenv("DOCSTORE_CACHE_MODE"); error.empty() && mode != nullptr && *mode) {
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(mode, &end, 8);
+    if (*end != '\0' || value > 0777) {
+      error = std::string("DOCSTORE_CACHE_MODE='") + mode + "' is not an octal file mode";
+    } else {
+      s.mode = static_cast<mode_t>(value);
+    }
+  }
+  if (const char* flag = std::getenv("DOCSTORE_CACHE"); flag != nullptr && std::strcmp(flag, "off") == 0) {
+    s.enabled = false;
+  }
+  if (error.empty()) error = ValidateSettings(s);
+  if (!error.empty()) {
+    // Unusable settings must not turn the cache off: a writer that skipped
+    // invalidation would leave other processes stale. Use the defaults.
+    env.error = error + "; using the defaults";
+    env.settings = CacheSettings{};
+    env.settings.enabled = s.enabled;
+  } else {
+    env.settings = s;
+  }
+  return env;
+}
+
+// The process's settings, first read from the environment.
+CacheSettings& Settings() {
+  static CacheSettings settings = ReadEnvironment().settings;
+  return settings;
+}
+
+std::mutex registry_mutex;
+std::map<std::string, std::weak_ptr<DocumentCache>>& Registry() {
+  static auto* registry = new std::map<std::string, std::weak_ptr<DocumentCache>>;
+  return *registry;
+}
+
+bool IsHexId(const std::string& id) {
+  if (id.size() != 32) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+CacheSettings CurrentCacheSettings() {
+  std::lock_guard lock(settings_mutex);
+  return Settings();
+}
+
+std::string CacheSettingsEnvironmentError() {
+  static const std::string error = ReadEnvironment().error;
+  return error;
+}
+
+bool SetCacheSettings(const CacheSettings& settings, std::string* error) {
+  *error = ValidateSettings(settings);
+  if (!error->empty()) return false;
+  std::lock_guard lock(settings_mutex);
+  if (segment_attached) {
+    *error = "this process already uses a cache segment; settings apply before the first use";
+    return false;
+  }
+  Settings() = settings;
+  return true;
+}
+
+std::shared_ptr<DocumentCache> DocumentCache::ForDatabase(const std::string& path,
+                                                          const std::string& database_id,
+                                                          AttachFailure* failure) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    failure->reason = "cannot stat the database file " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  if (!IsHexId(database_id)) {
+    failure->reason = "docstore_meta.database_id is not 32 hex digits";
+    failure->refuse_writes = true;  // another process may have a segment we cannot name
+    return nullptr;
+  }
+  char name[96];
+  std::snprintf(name, sizeof name, "/docstore-%llx-%llx-%s", static_cast<unsigned long long>(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino), database_id.c_str());
+
+  std::lock_guard lock(registry_mutex);
+  if (auto existing = Registry()[name].lock()) return existing;
+  CacheSettings settings;
+  {
+    std::lock_guard settings_lock(settings_mutex);
+    settings = Settings();
+    segment_attached = true;
+  }
+  shmcache::Error error;
+  auto segment = shmcache::Segment::OpenOrCreate(name, OptionsFor(settings), &error);
+  if (segment == nullptr) {
+    failure->reason = error.message;
+    // kSystemError comes from creating it (no /dev/shm, no room): then no
+    // segment exists that others could be serving from. Any other failure
+    // means one exists that this process cannot keep coherent.
+    failure->refuse_writes = error.status != shmcache::Status::kSystemError;
+    return nullptr;
+  }
+  auto cache = std::make_shared<DocumentCache>(std::move(segment), settings.enabled);
+  Registry()[name] = cache;
+  return cache;
+}
+
+DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool reads_enabled)
+    : segment_(std::move(segment)), reads_enabled_(reads_enabled) {}
+
+bool DocumentCache::CopyOut(int64_t id, const std::function<char*(size_t bytes)>& allocate) {
+  return segment_->CopyOut(static_cast<uint64_t>(id), allocate) == shmcache::Status::kOk;
+}
+
+bool DocumentCache::Get(int64_t id, std::string* json) {
+  return segment_->Get(static_cast<uint64_t>(id), json) == shmcache::Status::kOk;
+}
+
+void DocumentCache::Fill(int64_t id, std::string_view json, int64_t version, int64_t snapshot_clock) {
+  if (snapshot_clock < 0) return;
+  segment_->PutIfFresh(static_cast<uint64_t>(id), json, static_cast<uint64_t>(version),
+                       static_cast<uint64_t>(snapshot_clock));
+}
+
+void DocumentCache::Invalidate(int64_t id, int64_t clock) {
+  segment_->Invalidate(static_cast<uint64_t>(id), clock < 0 ? 0 : static_cast<uint64_t>(clock));
+}
+
+void DocumentCache::Count(CacheCounter counter) {
+  segment_->AddUserCounter(static_cast<size_t>(counter), 1);
+}
+
+bool DocumentCache::Lookup(int64_t id, shmcache::EntryInfo* info) {
+  return segment_->Lookup(static_cast<uint64_t>(id), info) == shmcache::Status::kOk;
+}
+
+void DocumentCache::ForEach(const std::function<void(const shmcache::EntryInfo&)>& visit) {
+  segment_->ForEach(visit);
+}
+
+std::vector<std::pair<std::string, std::string>> DocumentCache::Stats() {
+  const shmcache::Stats s = segment_->GetStats();
+  const shmcache::Limits& limits = segment_->limits();
+  const uint64_t skipped_in_transaction =
+      segment_->UserCounter(static_cast<size_t>(CacheCounter::kFillsSkippedInTransaction));
+  const uint64_t errors = segment_->UserCounter(static_cast<size_t>(CacheCounter::kErrors));
+  char ratio[32];
+  const uint64_t lookups = s.hits + s.misses;
+  std::snprintf(ratio, sizeof ratio, "%.4f", lookups == 0 ? 0.0 : static_cast<double>(s.hits) / static_cast<double>(lookups));
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  return {
+      {"cache_status", reads_enabled_ ? "on" : "reads off (DOCSTORE_CACHE=off)"},
+      {"segment", segment_->name()},
+      {"hits", n(s.hits)},
+      {"misses", n(s.misses)},
+      {"hit_ratio", ratio},
+      {"inserts", n(s.inserts)},
+      {"evictions", n(s.evictions)},
+      {"entries", n(s.entries)},
+      {"value_bytes", n(s.value_bytes)},
+      {"bytes_used", n(s.chunk_bytes_used)},
+      {"capacity_bytes", n(s.capacity_bytes)},
+      {"segment_bytes", n(limits.segment_bytes)},
+      {"max_entry_bytes", n(limits.max_entry_bytes)},
+      {"shards", n(limits.shard_count)},
+      {"fills_skipped", n(s.fenced_puts + skipped_in_transaction)},
+      {"fills_refused_too_large", n(s.refused_too_large)},
+      {"invalidations", n(s.invalidations)},
+      {"lock_recoveries", n(s.lock_recoveries)},
+      {"errors", n(errors + s.corruption_resets)},
+  };
+}
+
+}  // namespace docstore

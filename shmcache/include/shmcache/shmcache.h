@@ -1,0 +1,204 @@
+// shmcache: a cache of byte strings keyed by 64-bit ids, in one named POSIX
+// shared-memory segment that every process on the host can attach.
+//
+// THE CONTRACT
+//
+// Segment. Created by the first OpenOrCreate() of a name, with the capacity,
+// maximum entry size and permissions (owner-only by default) of that call;
+// later attachers get the sizes the creator chose (Segment::limits() says
+// which are in force). The segment outlives its processes until Remove(). A
+// header with a magic number and a layout version comes first; an attach
+// validates it and every region offset before using anything, and refuses a
+// foreign, older/newer, truncated or damaged segment with its own Status.
+//
+// Memory. Fixed at creation: values live in fixed-size chunks carved from the
+// segment by this library (no allocator call on any path after creation). A
+// Put that needs room evicts least-recently-used entries of its shard; a Put
+// never fails for lack of space, only when the value exceeds the maximum entry
+// size (refused and counted).
+//
+// Locking. The segment is split into shards by key hash, each guarded by a
+// robust process-shared mutex. Every operation takes exactly one shard lock
+// (Stats/ForEach take them one after another, never two at once), so there is
+// no lock ordering to get wrong.
+//
+// Crashes. A process killed while holding a shard's lock leaves that shard in
+// an unknown state. The next locker gets EOWNERDEAD, resets the shard (drops
+// its entries, rebuilds its free list; the fence is kept), marks the mutex
+// consistent and carries on; Stats().lock_recoveries counts it. Other shards
+// are untouched. A process killed outside a lock leaves nothing behind.
+// Anything found inconsistent while following the shard's own offsets (a
+// chunk index out of range, a chain too long) is treated the same way and
+// counted in corruption_resets: a damaged segment costs cached data, never a
+// crash or a wrong value.
+//
+// What a reader may assume. Get returns exactly the bytes and version of one
+// Put of that key (never a mix of two), or a miss. It does not promise that
+// the value is the latest one put by another process unless that Put
+// returned before the Get began.
+//
+// Fences. Each shard has a fence, raised by Invalidate(key, fence). PutIfFresh
+// with a snapshot number below its shard's fence is refused. The check and the
+// insert happen under the shard lock, and Invalidate raises the fence before
+// it erases, so a Put that raced ahead of an Invalidate is erased by it. The
+// extension uses this to keep readers with old database snapshots from
+// planting old documents (extension/document_cache.h).
+//
+// Threads. A Segment may be used from several threads at once.
+#ifndef SHMCACHE_SHMCACHE_H_
+#define SHMCACHE_SHMCACHE_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shmcache {
+
+enum class Status {
+  kOk,
+  kNotFound,          // Get/Lookup: no such key
+  kTooLarge,          // Put: the value exceeds max_entry_bytes
+  kFenced,            // PutIfFresh: the shard's fence is above the snapshot
+  kInvalidArgument,   // OpenOrCreate: options that cannot make a segment
+  kNoSegment,         // Open: no segment of that name
+  kPermission,        // the segment exists but this process may not map it
+  kBadMagic,          // not a shmcache segment
+  kBadLayoutVersion,  // a shmcache segment of another layout version
+  kTruncated,         // smaller than its header says
+  kCorruptHeader,     // sizes or region offsets that do not fit together
+  kNotReady,          // its creator never finished initialising it
+  kSystemError,       // anything else the OS refused (see the message)
+};
+
+// A Status with what happened, for messages a user can act on.
+struct Error {
+  Status status = Status::kOk;
+  std::string message;
+  bool ok() const { return status == Status::kOk; }
+};
+
+struct Options {
+  uint64_t capacity_bytes = 64ull << 20;  // the whole segment, header included
+  uint64_t max_entry_bytes = 1ull << 20;
+  uint32_t shard_count = 16;              // a power of two
+  uint32_t chunk_bytes = 256;             // values are stored in chains of chunks
+  mode_t mode = 0600;
+};
+
+// What the segment was created with; the same for every process attached.
+struct Limits {
+  uint64_t segment_bytes;
+  uint64_t value_capacity_bytes;  // chunk payload available for values
+  uint64_t max_entry_bytes;
+  uint32_t shard_count;
+  uint32_t chunk_bytes;
+  uint32_t layout_version;
+};
+
+struct Stats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t inserts = 0;
+  uint64_t evictions = 0;
+  uint64_t erases = 0;           // entries dropped by Erase/Invalidate
+  uint64_t invalidations = 0;    // Invalidate calls
+  uint64_t fenced_puts = 0;      // PutIfFresh refused by a fence
+  uint64_t refused_too_large = 0;
+  uint64_t lock_recoveries = 0;  // EOWNERDEAD handled
+  uint64_t corruption_resets = 0;
+  uint64_t entries = 0;
+  uint64_t value_bytes = 0;      // bytes of values stored
+  uint64_t chunk_bytes_used = 0; // bytes of the chunks holding them
+  uint64_t capacity_bytes = 0;   // bytes of all chunks
+  // chunk_bytes_used - value_bytes is the metadata plus the unused tails of
+  // last chunks: the fragmentation of this allocator.
+};
+
+struct EntryInfo {
+  uint64_t key;
+  uint64_t version;
+  uint64_t bytes;
+  uint64_t hits;
+  uint64_t recency;  // 0 = most recently used in its shard
+};
+
+// Number of user counters in the header: lock-free, process-shared.
+inline constexpr size_t kUserCounters = 16;
+
+class Segment {
+ public:
+  // Attaches to the segment `name` (e.g. "/docstore-801-2a"), creating it
+  // with `options` if it does not exist. Options that could not make a
+  // segment are an error only when one has to be made.
+  static std::unique_ptr<Segment> OpenOrCreate(const std::string& name, const Options& options,
+                                               Error* error);
+  // Attaches to an existing segment only.
+  static std::unique_ptr<Segment> Open(const std::string& name, Error* error);
+  static bool Remove(const std::string& name);
+  // kOk if OpenOrCreate could make a segment with `options`, else why not.
+  static Error ValidateOptions(const Options& options);
+
+  ~Segment();
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  const std::string& name() const;
+  const Limits& limits() const;
+
+  // Copies the value into *value. kOk or kNotFound.
+  Status Get(uint64_t key, std::string* value, uint64_t* version = nullptr);
+  // Copies the value into a buffer that `allocate(bytes)` returns (called
+  // once, under the shard lock; nullptr gives up with kNotFound): one copy,
+  // straight into memory the caller owns.
+  Status CopyOut(uint64_t key, const std::function<char*(size_t bytes)>& allocate,
+                 uint64_t* version = nullptr);
+  // Lets `visit` read the value in place, under the shard lock (no copy).
+  Status Visit(uint64_t key, const std::function<void(std::string_view value, uint64_t version)>& visit);
+  Status Put(uint64_t key, std::string_view value, uint64_t version);
+  // Put unless the key's shard fence is above `snapshot` (kFenced).
+  Status PutIfFresh(uint64_t key, std::string_view value, uint64_t version, uint64_t snapshot);
+  // Raises the key's shard fence to `fence` (never lowers it), then erases.
+  void Invalidate(uint64_t key, uint64_t fence);
+  Status Erase(uint64_t key);
+  void Clear();
+
+  Status Lookup(uint64_t key, EntryInfo* info);
+  // Every entry, shard by shard; each shard is copied under its lock and
+  // visited after it is released.
+  void ForEach(const std::function<void(const EntryInfo&)>& visit);
+  Stats GetStats();
+
+  uint64_t UserCounter(size_t index) const;
+  // Sets counter `index` to `desired` if it holds `expected`.
+  bool CompareExchangeUserCounter(size_t index, uint64_t expected, uint64_t desired);
+  uint64_t AddUserCounter(size_t index, uint64_t delta);
+
+  // The bytes one entry of `value_bytes` takes in chunks, and how many of
+  // them are metadata (header and chain links) rather than value or slack.
+  static uint64_t EntryMetadataBytes(uint64_t value_bytes, uint32_t chunk_bytes);
+
+ private:
+  struct Impl;
+  explicit Segment(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+std::string_view StatusName(Status status);
+
+namespace testing {
+// When set, Put calls this while holding the shard lock, midway through
+// linking a new entry (the shard is inconsistent at that moment). Tests use it
+// to stop a process there and kill it.
+void SetPutCrashPointForTest(void (*hook)());
+}  // namespace testing
+
+}  // namespace shmcache
+
+#endif  // SHMCACHE_SHMCACHE_H_

@@ -1,0 +1,116 @@
+// The segment's layout: what lives at which offset. Everything here is read
+// back from shared memory, so nothing in it is trusted without a check (see
+// segment.cc: ValidateHeader and Shard).
+#ifndef SHMCACHE_SRC_LAYOUT_H_
+#define SHMCACHE_SRC_LAYOUT_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "shmcache/shmcache.h"
+
+namespace shmcache::internal {
+
+inline constexpr uint64_t kMagic = 0x3145484341434d53ull;  // "SMCACHE1" read as little-endian bytes
+inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kNil = 0xFFFFFFFFu;
+inline constexpr uint64_t kPage = 4096;
+
+enum RegionKind : uint32_t {
+  kRegionUnused = 0,
+  kRegionShards = 1,  // ShardHeader[shard_count]
+  kRegionArenas = 2,  // per shard: bucket heads, then chunks
+  // Later structures (the pending-access table) get kinds of their own.
+};
+inline constexpr size_t kMaxRegions = 8;
+
+struct Region {
+  uint32_t kind;
+  uint32_t reserved;
+  uint64_t offset;
+  uint64_t bytes;
+};
+
+enum SegmentState : uint32_t { kInitializing = 0, kReady = 1 };
+
+struct alignas(64) Header {
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t header_bytes;
+  uint64_t segment_bytes;
+  std::atomic<uint32_t> state;
+  int32_t creator_pid;
+  uint64_t max_entry_bytes;
+  uint32_t shard_count;
+  uint32_t chunk_bytes;
+  uint32_t chunks_per_shard;
+  uint32_t buckets_per_shard;
+  uint64_t arena_bytes_per_shard;
+  Region regions[kMaxRegions];
+  std::atomic<uint64_t> user_counters[kUserCounters];
+};
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+
+// Counters live under the shard lock: no shared cache line is written by
+// two processes that use different shards.
+struct alignas(64) ShardHeader {
+  pthread_mutex_t mutex;
+  uint64_t fence;
+  uint32_t lru_head;  // most recently used entry (index of its first chunk)
+  uint32_t lru_tail;
+  uint32_t free_head;
+  uint32_t free_chunks;
+  uint64_t entries;
+  uint64_t value_bytes;
+  uint64_t used_chunks;
+  uint64_t hits, misses, inserts, evictions, erases, invalidations, fenced_puts,
+      refused_too_large, lock_recoveries, corruption_resets;
+};
+
+// A chunk is [u32 next chunk][payload]. An entry's first chunk carries, after
+// `next`, the entry header below, then the first bytes of the value. Fields
+// are 4-byte aligned and accessed with memcpy.
+inline constexpr uint32_t kOffNext = 0;
+inline constexpr uint32_t kOffKey = 4;
+inline constexpr uint32_t kOffVersion = 12;
+inline constexpr uint32_t kOffValueBytes = 20;
+inline constexpr uint32_t kOffHits = 24;
+inline constexpr uint32_t kOffLruPrev = 28;
+inline constexpr uint32_t kOffLruNext = 32;
+inline constexpr uint32_t kOffHashNext = 36;
+inline constexpr uint32_t kFirstChunkHeader = 40;  // value starts here in the first chunk
+inline constexpr uint32_t kChunkHeader = 4;        // and here in the others
+
+inline constexpr uint32_t kMinChunkBytes = 64;
+inline constexpr uint32_t kMaxChunkBytes = 65536;
+inline constexpr uint32_t kMaxShards = 4096;
+
+// Chunks an entry of `value_bytes` occupies.
+inline uint64_t ChunksFor(uint64_t value_bytes, uint32_t chunk_bytes) {
+  const uint64_t first = chunk_bytes - kFirstChunkHeader;
+  if (value_bytes <= first) return 1;
+  const uint64_t rest = chunk_bytes - kChunkHeader;
+  return 1 + (value_bytes - first + rest - 1) / rest;
+}
+
+// Where everything goes for a segment of `segment_bytes` with these
+// parameters. Creation writes it; attaching recomputes it from the header's
+// parameters and requires the stored regions to match.
+struct Geometry {
+  uint64_t header_bytes;
+  uint64_t shards_offset, shards_bytes;
+  uint64_t arenas_offset, arena_bytes_per_shard;
+  uint32_t buckets_per_shard;
+  uint32_t chunks_per_shard;
+};
+
+bool ComputeGeometry(uint64_t segment_bytes, uint32_t shard_count, uint32_t chunk_bytes,
+                     Geometry* geometry);
+
+}  // namespace shmcache::internal
+
+#endif  // SHMCACHE_SRC_LAYOUT_H_
