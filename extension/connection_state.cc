@@ -1,5 +1,10 @@
 #include "connection_state.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
 #include "info_vtab.h"
 
 namespace docstore {
@@ -16,6 +21,24 @@ constexpr const char* kStatementSql[] = {
     " WHERE d.id = ?1",
 };
 static_assert(std::size(kStatementSql) == static_cast<size_t>(CachedStatement::kCount));
+
+// Keyed by SQLCipher (it names a cipher provider only for a keyed database),
+// or a file that does not start like a plain SQLite database.
+bool IsEncrypted(sqlite3* db, const char* path) {
+  sqlite3_stmt* stmt = nullptr;
+  bool keyed = false;
+  if (sqlite3_prepare_v2(db, "PRAGMA cipher_provider", -1, &stmt, nullptr) == SQLITE_OK) {
+    keyed = sqlite3_step(stmt) == SQLITE_ROW;
+  }
+  sqlite3_finalize(stmt);
+  if (keyed) return true;
+  char header[16] = {};
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  const ssize_t n = fd >= 0 ? pread(fd, header, sizeof header, 0) : -1;
+  if (fd >= 0) close(fd);
+  return n != static_cast<ssize_t>(sizeof header) ||
+         std::memcmp(header, "SQLite format 3", sizeof header) != 0;
+}
 
 }  // namespace
 
@@ -72,6 +95,13 @@ DocumentCache* ConnectionState::AttachCache() {
   if (database_id.empty()) {
     // Before docstore_init(): try again on the next call.
     cache_unavailable_ = "off: no docstore_meta.database_id yet (run SELECT docstore_init())";
+    return nullptr;
+  }
+  if (IsEncrypted(db_, path)) {
+    // DESIGN.md invariant 6: no plaintext of a keyed database in /dev/shm.
+    // Nothing is cached for it, so its writes have nothing to invalidate.
+    cache_unavailable_ = "off: the database is encrypted, and entries would be plaintext in shared memory";
+    cache_attach_final_ = writes_safe_uncached_ = true;
     return nullptr;
   }
   DocumentCache::AttachFailure failure;

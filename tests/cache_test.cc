@@ -1,0 +1,287 @@
+// doc_get through the shared cache (DESIGN.md invariants 1, 4, 5), single
+// process and forked children, against real database files. Built twice like
+// extension_test: with SQLite and docstore.so, and with SQLCipher 3 and
+// docstore_sqlcipher.so (there on unkeyed databases, which are cached, and a
+// keyed one, which is not). ctest runs it with a 4 MiB cache and 256 KiB
+// entries (tests/CMakeLists.txt).
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "test_database.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using docstore_test::Database;
+
+class CacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("docstore-cache-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_.emplace(path(), true, /*keyed=*/false);
+    db_->Exec("PRAGMA journal_mode = WAL");
+    db_->Value("SELECT docstore_init()");
+    db_->Exec("INSERT INTO documents(id, title, content) VALUES (1, 'one', 'first'), (2, 'two', 'second')");
+  }
+  void TearDown() override {
+    const std::string segment = Stat("segment");
+    db_.reset();
+    if (segment.size() > 1 && segment[0] == '/') unlink(("/dev/shm" + segment).c_str());
+    fs::remove_all(dir_);
+  }
+  fs::path path() const { return dir_ / "docs.db"; }
+
+  std::string Stat(const std::string& name, Database* db = nullptr) {
+    if (db == nullptr) db = &*db_;
+    return db->Value("SELECT value FROM docstore_stats WHERE name = '" + name + "'");
+  }
+  long StatNumber(const std::string& name) { return std::strtol(Stat(name).c_str(), nullptr, 10); }
+  std::string CachedCount(int id) {
+    return db_->Value("SELECT count(*) FROM docstore_cache WHERE id = " + std::to_string(id));
+  }
+
+  fs::path dir_;
+  std::optional<Database> db_;
+};
+
+TEST_F(CacheTest, ASecondReadIsServedFromTheSegment) {
+  const std::string first = db_->Value("SELECT doc_get(1)");
+  EXPECT_EQ(Stat("cache_status"), "on");
+  const long hits = StatNumber("hits");
+  EXPECT_EQ(db_->Value("SELECT doc_get(1)"), first);
+  EXPECT_EQ(StatNumber("hits"), hits + 1);
+  docstore_test::QueryResult r = db_->Query("SELECT id, bytes, version, hits FROM docstore_cache WHERE id = 1");
+  ASSERT_EQ(r.rows.size(), 1u);
+  EXPECT_EQ(r.rows[0][1].value(), std::to_string(first.size()));
+  EXPECT_EQ(r.rows[0][2].value(), "1");
+  EXPECT_EQ(r.rows[0][3].value(), "1");
+}
+
+TEST_F(CacheTest, LookupByIdIsAnIndexedPlanNotAScan) {
+  docstore_test::QueryResult r = db_->Query("EXPLAIN QUERY PLAN SELECT * FROM docstore_cache WHERE id = 1");
+  ASSERT_FALSE(r.rows.empty());
+  EXPECT_NE(r.rows[0].back().value().find("INDEX 1:"), std::string::npos) << r.rows[0].back().value();
+  r = db_->Query("EXPLAIN QUERY PLAN SELECT * FROM docstore_cache");
+  EXPECT_NE(r.rows[0].back().value().find("INDEX 0:"), std::string::npos) << r.rows[0].back().value();
+  db_->Value("SELECT doc_get(2)");
+  EXPECT_EQ(db_->Value("SELECT id FROM docstore_cache WHERE id = 2.0"), "2");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM docstore_cache WHERE id = 'x'"), "0");
+}
+
+TEST_F(CacheTest, AWriteInvalidatesAndTheNextReadSeesIt) {
+  Database other(path(), true, false);
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"one\""), std::string::npos);
+  other.Exec("UPDATE documents SET title = 'uno' WHERE id = 1");
+  EXPECT_EQ(CachedCount(1), "0");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"uno\""), std::string::npos);
+  other.Exec("DELETE FROM documents WHERE id = 1");
+  EXPECT_EQ(db_->Value("SELECT doc_get(1)"), "NULL");
+}
+
+TEST_F(CacheTest, ATransactionReadsItsOwnWritesAndRollbackLeavesNothingCached) {
+  db_->Value("SELECT doc_get(1)");
+  EXPECT_EQ(CachedCount(1), "1");
+  db_->Exec("BEGIN");
+  db_->Exec("UPDATE documents SET title = 'changed' WHERE id = 1");
+  db_->Exec("INSERT INTO documents(id, title) VALUES (9, 'new')");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"changed\""), std::string::npos);
+  EXPECT_NE(db_->Value("SELECT doc_get(9)").find("\"title\":\"new\""), std::string::npos);
+  EXPECT_EQ(CachedCount(1), "0");
+  EXPECT_EQ(CachedCount(9), "0");
+  db_->Exec("ROLLBACK");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM docstore_cache"), "0");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"one\""), std::string::npos);
+  EXPECT_EQ(db_->Value("SELECT doc_get(9)"), "NULL");
+  EXPECT_GE(StatNumber("fills_skipped"), 2);
+}
+
+TEST_F(CacheTest, AReadInsideAWritingStatementIsNotCached) {
+  db_->Exec("CREATE TABLE copies(doc TEXT)");
+  db_->Exec("UPDATE documents SET title = 'edited' WHERE id = 2");
+  db_->Exec("INSERT INTO copies SELECT doc_get(2)");
+  EXPECT_NE(db_->Value("SELECT doc FROM copies").find("edited"), std::string::npos);
+  db_->Exec("UPDATE documents SET content = doc_get(1) WHERE id = 1");
+  EXPECT_EQ(CachedCount(1), "0");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"version\":2"), std::string::npos);
+}
+
+TEST_F(CacheTest, AnotherProcessServesWhatThisOneCached) {
+  const std::string json = db_->Value("SELECT doc_get(2)");
+  const pid_t child = fork();
+  if (child == 0) {
+    int code = 1;
+    {
+      Database db(path(), true, false);
+      const bool served = db.Value("SELECT doc_get(2)") == json &&
+                          db.Value("SELECT hits FROM docstore_cache WHERE id = 2") == "1";
+      db.Exec("UPDATE documents SET title = 'from child' WHERE id = 2");
+      code = served ? 0 : 2;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(CachedCount(2), "0");
+  EXPECT_NE(db_->Value("SELECT doc_get(2)").find("from child"), std::string::npos);
+}
+
+TEST_F(CacheTest, OneFileByTwoPathsSharesOneSegmentAndACopyDoesNot) {
+  fs::create_symlink(path(), dir_ / "link.db");
+  Database via_link(dir_ / "link.db", true, false);
+  Database via_dots(dir_ / "." / "docs.db", true, false);
+  const std::string segment = Stat("segment");
+  EXPECT_EQ(Stat("segment", &via_link), segment);
+  EXPECT_EQ(Stat("segment", &via_dots), segment);
+  db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  fs::copy_file(path(), dir_ / "copy.db");
+  Database copy(dir_ / "copy.db", true, false);
+  const std::string copy_segment = Stat("segment", &copy);
+  EXPECT_NE(copy_segment, segment);
+  unlink(("/dev/shm" + copy_segment).c_str());
+}
+
+TEST_F(CacheTest, SegmentIsOwnerOnlyAndHasTheConfiguredSize) {
+  struct stat st;
+  ASSERT_EQ(stat(("/dev/shm" + Stat("segment")).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(Stat("segment_bytes"), "4194304");  // DOCSTORE_CACHE_BYTES
+  EXPECT_EQ(Stat("max_entry_bytes"), "262144");
+  const docstore_test::QueryResult r = db_->Query("SELECT docstore_cache_config(8388608, 65536)");
+  EXPECT_NE(r.error.find("settings apply before the first use"), std::string::npos) << r.error;
+}
+
+// Runs `sql` in a new shell process (sqlite3, or sqlcipher for that build)
+// with `environment` prepended, after loading the extension; its output.
+std::string RunShell(const std::string& environment, const fs::path& db, const std::string& sql) {
+#ifdef DOCSTORE_TEST_SQLCIPHER
+  const char* shell = "sqlcipher";
+#else
+  const char* shell = "sqlite3";
+#endif
+  const std::string command = environment + " " + shell + " -batch '" + db.string() + "' '.load " +
+                              DOCSTORE_EXTENSION_PATH + "' \"" + sql + "\" 2>&1";
+  std::string output;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[256];
+    while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    pclose(pipe);
+  }
+  return output;
+}
+
+TEST_F(CacheTest, SizesApplyToNewSegmentsAndTheFirstCreatorsSizeWins) {
+  const std::string small = "DOCSTORE_CACHE_BYTES=1048576 DOCSTORE_CACHE_MAX_ENTRY_BYTES=65536";
+  const std::string segment_bytes = "SELECT value FROM docstore_stats WHERE name = 'segment_bytes';";
+  // This database's segment exists (4 MiB): a process asking for less joins it.
+  EXPECT_EQ(RunShell(small, path(), segment_bytes), "4194304\n");
+  // A new database gets the size of the process that creates its segment.
+  EXPECT_EQ(RunShell(small, dir_ / "env.db", "SELECT docstore_init();" + segment_bytes), "3\n1048576\n");
+  EXPECT_EQ(RunShell("", dir_ / "sql.db",
+                     "SELECT docstore_cache_config(2097152, 65536) IS NOT NULL;"
+                     "SELECT docstore_init();" + segment_bytes),
+            "1\n3\n2097152\n");
+  EXPECT_NE(RunShell("DOCSTORE_CACHE_BYTES=lots", dir_ / "bad.db", "SELECT value FROM docstore_stats WHERE name = 'settings_error';")
+                .find("DOCSTORE_CACHE_BYTES='lots' is not a byte count"),
+            std::string::npos);
+  for (const char* name : {"env.db", "sql.db"}) {
+    Database db(dir_ / name, true, false);
+    unlink(("/dev/shm" + Stat("segment", &db)).c_str());
+  }
+}
+
+TEST_F(CacheTest, AnEntryLargerThanTheLimitIsServedFromTheDatabase) {
+  const std::string big(300 * 1024, 'x');
+  db_->Exec("INSERT INTO documents(id, title, content) VALUES (3, 'big', '" + big + "')");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_NE(db_->Value("SELECT doc_get(3)").find(big), std::string::npos);
+  }
+  EXPECT_EQ(CachedCount(3), "0");
+  EXPECT_EQ(Stat("fills_refused_too_large"), "2");
+}
+
+TEST_F(CacheTest, AFullCacheEvictsAndStaysWithinItsCapacity) {
+  db_->Exec("BEGIN");
+  for (int id = 10; id < 2010; ++id) {
+    db_->Exec("INSERT INTO documents(id, title, content) VALUES (" + std::to_string(id) +
+              ", 't', printf('%.4000c', 'a') || '" + std::to_string(id) + "')");
+  }
+  db_->Exec("COMMIT");
+  for (int round = 0; round < 2; ++round) {
+    for (int id = 10; id < 2010; ++id) {
+      const std::string json = db_->Value("SELECT doc_get(" + std::to_string(id) + ")");
+      ASSERT_NE(json.find("a" + std::to_string(id) + "\""), std::string::npos) << id;
+    }
+  }
+  EXPECT_GT(StatNumber("evictions"), 0);
+  EXPECT_LE(StatNumber("bytes_used"), StatNumber("capacity_bytes"));
+  EXPECT_LT(StatNumber("capacity_bytes"), 4194304);
+}
+
+TEST_F(CacheTest, DocGetManyIsServedFromTheCacheToo) {
+  db_->Value("SELECT doc_get(1)");
+  const long hits = StatNumber("hits");
+  EXPECT_EQ(db_->Value("SELECT count(doc) FROM doc_get_many('[1, 2, 1]')"), "3");
+  EXPECT_EQ(StatNumber("hits"), hits + 2);  // 1 twice; 2 missed, then filled
+  EXPECT_EQ(CachedCount(2), "1");
+}
+
+TEST_F(CacheTest, AnUnusableSegmentIsReportedReadsStillWorkAndWritesAreRefused) {
+  const std::string json = db_->Value("SELECT doc_get(1)");
+  const std::string shm_file = "/dev/shm" + Stat("segment");
+  db_.reset();
+  {
+    const int fd = open(shm_file.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(pwrite(fd, "NOTMAGIC", 8, 0), 8);
+    close(fd);
+  }
+  db_.emplace(path(), true, false);
+  EXPECT_EQ(db_->Value("SELECT doc_get(1)"), json);
+  EXPECT_NE(Stat("cache_status").find("not a shmcache segment"), std::string::npos) << Stat("cache_status");
+  docstore_test::QueryResult r = db_->Query("UPDATE documents SET title = 'lost?' WHERE id = 1");
+  EXPECT_NE(r.error.find("refusing to write documents"), std::string::npos) << r.error;
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"one\""), std::string::npos);
+  // Once the damaged segment is gone, a new connection makes a new one.
+  db_.reset();
+  unlink(shm_file.c_str());
+  db_.emplace(path(), true, false);
+  db_->Exec("UPDATE documents SET title = 'written' WHERE id = 1");
+  EXPECT_EQ(Stat("cache_status"), "on");
+}
+
+TEST_F(CacheTest, InMemoryDatabasesWorkUncached) {
+  Database memory(":memory:", true, false);
+  memory.Value("SELECT docstore_init()");
+  memory.Exec("INSERT INTO documents(id, title) VALUES (1, 'm')");
+  EXPECT_NE(memory.Value("SELECT doc_get(1)").find("\"title\":\"m\""), std::string::npos);
+  EXPECT_NE(Stat("cache_status", &memory).find("in-memory"), std::string::npos);
+}
+
+#ifdef DOCSTORE_TEST_SQLCIPHER
+TEST_F(CacheTest, AKeyedDatabaseIsNotCachedInPlaintext) {
+  Database keyed(dir_ / "keyed.db");  // PRAGMA key
+  keyed.Value("SELECT docstore_init()");
+  keyed.Exec("INSERT INTO documents(id, title) VALUES (1, 'secret')");
+  EXPECT_NE(keyed.Value("SELECT doc_get(1)").find("secret"), std::string::npos);
+  EXPECT_NE(Stat("cache_status", &keyed).find("encrypted"), std::string::npos);
+  EXPECT_EQ(keyed.Value("SELECT count(*) FROM docstore_cache"), "0");
+}
+#endif
+
+}  // namespace
