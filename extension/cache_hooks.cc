@@ -60,6 +60,16 @@ void CacheConfig(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_text(ctx, json.c_str(), -1, SQLITE_TRANSIENT);
 }
 
+// docstore_cache_clear() -> how many entries this database's cache dropped.
+// Never needed for correctness after SQL writes; it is for benchmarks and
+// for after a database file was replaced in place (a restore that bypassed
+// the triggers).
+void CacheClear(sqlite3_context* ctx, int, sqlite3_value**) {
+  auto* state = static_cast<ConnectionState*>(sqlite3_user_data(ctx));
+  DocumentCache* cache = state->Cache();
+  sqlite3_result_int64(ctx, cache == nullptr ? 0 : static_cast<sqlite3_int64>(cache->Clear()));
+}
+
 }  // namespace
 
 int RegisterCacheHooks(sqlite3* db, ConnectionState* state) {
@@ -77,6 +87,11 @@ int RegisterCacheHooks(sqlite3* db, ConnectionState* state) {
       rc = sqlite3_create_function_v2(db, "docstore_cache_config", arity, SQLITE_UTF8, nullptr,
                                       CacheConfig, nullptr, nullptr, nullptr);
     }
+  }
+  if (rc == SQLITE_OK) {
+    state->Retain();
+    rc = sqlite3_create_function_v2(db, "docstore_cache_clear", 0, SQLITE_UTF8, state, CacheClear,
+                                    nullptr, nullptr, ConnectionState::Release);
   }
   return rc;
 }

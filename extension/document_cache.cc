@@ -189,6 +189,12 @@ void DocumentCache::Invalidate(int64_t id, int64_t clock) {
   segment_->Invalidate(static_cast<uint64_t>(id), clock < 0 ? 0 : static_cast<uint64_t>(clock));
 }
 
+uint64_t DocumentCache::Clear() {
+  const uint64_t entries = segment_->GetStats().entries;
+  segment_->Clear();
+  return entries;
+}
+
 void DocumentCache::Count(CacheCounter counter) {
   segment_->AddUserCounter(static_cast<size_t>(counter), 1);
 }

@@ -96,6 +96,8 @@ class DocumentCache {
   // `snapshot_clock`, unless a write newer than that snapshot has fenced it.
   void Fill(int64_t id, std::string_view json, int64_t version, int64_t snapshot_clock);
   void Invalidate(int64_t id, int64_t clock);
+  // Drops every entry; returns how many there were.
+  uint64_t Clear();
   void Count(CacheCounter counter);
 
   bool Lookup(int64_t id, shmcache::EntryInfo* info);
