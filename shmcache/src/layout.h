@@ -62,6 +62,8 @@ struct alignas(64) ShardHeader {
   uint64_t fence;
   uint32_t lru_head;  // most recently used entry (index of its first chunk)
   uint32_t lru_tail;
+  uint32_t lru_clock;  // counts moves to the front (wraps; see Promote in segment.cc)
+  uint32_t reserved;
   uint32_t free_head;
   uint32_t free_chunks;
   uint64_t entries;
@@ -82,7 +84,8 @@ inline constexpr uint32_t kOffHits = 24;
 inline constexpr uint32_t kOffLruPrev = 28;
 inline constexpr uint32_t kOffLruNext = 32;
 inline constexpr uint32_t kOffHashNext = 36;
-inline constexpr uint32_t kFirstChunkHeader = 40;  // value starts here in the first chunk
+inline constexpr uint32_t kOffPromotedAt = 40;     // the shard's lru_clock when last moved to the front
+inline constexpr uint32_t kFirstChunkHeader = 44;  // value starts here in the first chunk
 inline constexpr uint32_t kChunkHeader = 4;        // and here in the others
 
 inline constexpr uint32_t kMinChunkBytes = 64;

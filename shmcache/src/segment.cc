@@ -226,6 +226,7 @@ struct Segment::Impl {
 
   static void LruPushFront(const Shard& s, uint32_t index) {
     uint8_t* chunk = s.Chunk(index);
+    StoreField<uint32_t>(chunk, kOffPromotedAt, ++s.h->lru_clock);
     const uint32_t old_head = s.h->lru_head;
     StoreField<uint32_t>(chunk, kOffLruPrev, kNil);
     StoreField<uint32_t>(chunk, kOffLruNext, old_head);
@@ -237,8 +238,15 @@ struct Segment::Impl {
     s.h->lru_head = index;
   }
 
-  static void Touch(const Shard& s, uint32_t index) {
-    if (s.h->lru_head == index) return;
+  // Moves a hit entry to the front of the LRU list, unless it got there
+  // recently: within the last entries/2 moves, so it is still in the newer
+  // half of the list and far from eviction. Hot entries then cost a hit no
+  // writes to their neighbours' cache lines (lazy promotion, as memcached
+  // does); eviction order stays LRU up to that slack.
+  static void Promote(const Shard& s, uint32_t index) {
+    uint8_t* chunk = s.Chunk(index);
+    const uint32_t age = s.h->lru_clock - LoadField<uint32_t>(chunk, kOffPromotedAt);
+    if (s.h->lru_head == index || age < s.h->entries / 2) return;
     LruUnlink(s, index);
     LruPushFront(s, index);
   }
@@ -627,7 +635,7 @@ Status Segment::Visit(uint64_t key,
       visit(joined, version);
     }
     StoreField<uint32_t>(chunk, kOffHits, LoadField<uint32_t>(chunk, kOffHits) + 1);
-    Impl::Touch(s, index);
+    Impl::Promote(s, index);
     ++s.h->hits;
     return Status::kOk;
   });
@@ -653,7 +661,7 @@ Status Segment::CopyOut(uint64_t key, const std::function<char*(size_t bytes)>& 
     });
     if (version != nullptr) *version = LoadField<uint64_t>(chunk, kOffVersion);
     StoreField<uint32_t>(chunk, kOffHits, LoadField<uint32_t>(chunk, kOffHits) + 1);
-    Impl::Touch(s, index);
+    Impl::Promote(s, index);
     ++s.h->hits;
     return Status::kOk;
   });
