@@ -1,12 +1,14 @@
 // The shared cache, seen from SQL.
 //
-//   SELECT id, bytes, version, hits, recency FROM docstore_cache;
+//   SELECT id, bytes, version, recency, referenced FROM docstore_cache;
 //   SELECT * FROM docstore_cache WHERE id = 42;      -- one lookup, not a scan
 //   SELECT value FROM docstore_stats WHERE name = 'hit_ratio';
 //
 // docstore_cache has one row per cached document of this database: the
-// bytes of its JSON, the document version it holds, how often it was served,
-// and its recency (0 = most recently used in its shard). docstore_stats is the
+// bytes of its JSON, the document version it holds, its recency (its rank in
+// its shard's eviction order, 0 = the last to go) and whether it was read
+// since eviction last passed it (referenced: such an entry gets a second
+// chance). Per-entry hit counts are not kept: a hit writes nothing shared. docstore_stats is the
 // segment's counters, the same in every process, plus why the cache is off
 // when it is (cache_status).
 #include "cache_vtab.h"
@@ -32,7 +34,7 @@ NameValueRows StatsRows(ConnectionState* state) {
   return rows;
 }
 
-enum CacheColumn { kId, kBytes, kVersion, kHits, kRecency };
+enum CacheColumn { kId, kBytes, kVersion, kRecency, kReferenced };
 
 struct CacheTable {
   sqlite3_vtab base;  // must be first
@@ -49,7 +51,7 @@ enum Plan { kScan = 0, kLookupById = 1 };
 
 int CacheConnect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
   const int rc = sqlite3_declare_vtab(
-      db, "CREATE TABLE x(id INTEGER, bytes INTEGER, version INTEGER, hits INTEGER, recency INTEGER)");
+      db, "CREATE TABLE x(id INTEGER, bytes INTEGER, version INTEGER, recency INTEGER, referenced INTEGER)");
   if (rc != SQLITE_OK) return rc;
   auto* table = new CacheTable{};
   table->state = static_cast<ConnectionState*>(aux);
@@ -133,7 +135,7 @@ int CacheEof(sqlite3_vtab_cursor* base) {
 int CacheColumnValue(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   auto* cursor = reinterpret_cast<CacheCursor*>(base);
   const shmcache::EntryInfo& e = cursor->rows[cursor->row];
-  const uint64_t values[] = {e.key, e.bytes, e.version, e.hits, e.recency};
+  const uint64_t values[] = {e.key, e.bytes, e.version, e.recency, e.referenced ? 1u : 0u};
   sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(values[column]));
   return SQLITE_OK;
 }

@@ -64,11 +64,12 @@ TEST_F(CacheTest, ASecondReadIsServedFromTheSegment) {
   const long hits = StatNumber("hits");
   EXPECT_EQ(db_->Value("SELECT doc_get(1)"), first);
   EXPECT_EQ(StatNumber("hits"), hits + 1);
-  docstore_test::QueryResult r = db_->Query("SELECT id, bytes, version, hits FROM docstore_cache WHERE id = 1");
+  docstore_test::QueryResult r =
+      db_->Query("SELECT id, bytes, version, recency, referenced FROM docstore_cache WHERE id = 1");
   ASSERT_EQ(r.rows.size(), 1u);
   EXPECT_EQ(r.rows[0][1].value(), std::to_string(first.size()));
   EXPECT_EQ(r.rows[0][2].value(), "1");
-  EXPECT_EQ(r.rows[0][3].value(), "1");
+  EXPECT_EQ(r.rows[0][4].value(), "1");
 }
 
 TEST_F(CacheTest, LookupByIdIsAnIndexedPlanNotAScan) {
@@ -127,7 +128,7 @@ TEST_F(CacheTest, AnotherProcessServesWhatThisOneCached) {
     {
       Database db(path(), true, false);
       const bool served = db.Value("SELECT doc_get(2)") == json &&
-                          db.Value("SELECT hits FROM docstore_cache WHERE id = 2") == "1";
+                          db.Value("SELECT referenced FROM docstore_cache WHERE id = 2") == "1";
       db.Exec("UPDATE documents SET title = 'from child' WHERE id = 2");
       code = served ? 0 : 2;
     }

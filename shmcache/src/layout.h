@@ -36,6 +36,15 @@ struct Region {
 
 enum SegmentState : uint32_t { kInitializing = 0, kReady = 1 };
 
+// Hits and misses are counted by readers that hold no lock, so they live
+// apart from the shards: one line per slot, a process uses the slot of its
+// pid, and two processes rarely write the same line.
+inline constexpr size_t kReaderSlots = 64;
+struct alignas(64) ReaderCounters {
+  std::atomic<uint64_t> hits;
+  std::atomic<uint64_t> misses;
+};
+
 struct alignas(64) Header {
   uint64_t magic;
   uint32_t layout_version;
@@ -51,6 +60,7 @@ struct alignas(64) Header {
   uint64_t arena_bytes_per_shard;
   Region regions[kMaxRegions];
   std::atomic<uint64_t> user_counters[kUserCounters];
+  ReaderCounters reader_counters[kReaderSlots];
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
@@ -60,17 +70,19 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 struct alignas(64) ShardHeader {
   pthread_mutex_t mutex;
   uint64_t fence;
-  uint32_t lru_head;  // most recently used entry (index of its first chunk)
-  uint32_t lru_tail;
-  uint32_t lru_clock;  // counts moves to the front (wraps; see Promote in segment.cc)
+  // Odd while a lock holder modifies the shard: lock-free readers check it
+  // before and after they read (a seqlock) and retry if it moved.
+  std::atomic<uint32_t> seq;
   uint32_t reserved;
+  uint32_t lru_head;  // newest entry (index of its first chunk)
+  uint32_t lru_tail;  // eviction looks here first
   uint32_t free_head;
   uint32_t free_chunks;
   uint64_t entries;
   uint64_t value_bytes;
   uint64_t used_chunks;
-  uint64_t hits, misses, inserts, evictions, erases, invalidations, fenced_puts,
-      refused_too_large, lock_recoveries, corruption_resets;
+  uint64_t inserts, evictions, erases, invalidations, fenced_puts, refused_too_large,
+      lock_recoveries, corruption_resets;
 };
 
 // A chunk is [u32 next chunk][payload]. An entry's first chunk carries, after
@@ -80,13 +92,14 @@ inline constexpr uint32_t kOffNext = 0;
 inline constexpr uint32_t kOffKey = 4;
 inline constexpr uint32_t kOffVersion = 12;
 inline constexpr uint32_t kOffValueBytes = 20;
-inline constexpr uint32_t kOffHits = 24;
+inline constexpr uint32_t kOffFlags = 24;  // kReferenced
 inline constexpr uint32_t kOffLruPrev = 28;
 inline constexpr uint32_t kOffLruNext = 32;
 inline constexpr uint32_t kOffHashNext = 36;
-inline constexpr uint32_t kOffPromotedAt = 40;     // the shard's lru_clock when last moved to the front
-inline constexpr uint32_t kFirstChunkHeader = 44;  // value starts here in the first chunk
+inline constexpr uint32_t kFirstChunkHeader = 40;  // value starts here in the first chunk
 inline constexpr uint32_t kChunkHeader = 4;        // and here in the others
+// Set by a hit, cleared when eviction passes the entry over (second chance).
+inline constexpr uint32_t kReferenced = 1;
 
 inline constexpr uint32_t kMinChunkBytes = 64;
 inline constexpr uint32_t kMaxChunkBytes = 65536;

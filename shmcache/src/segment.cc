@@ -30,6 +30,8 @@ void (*g_put_crash_point)() = nullptr;
 constexpr uint64_t kMinSegmentBytes = 64 * 1024;
 constexpr uint64_t kMaxSegmentBytes = 1ull << 40;
 constexpr uint64_t kMaxEntryLimit = 1ull << 30;  // value_bytes is stored in 32 bits
+// Lock-free reads that meet a writer retry this often before taking the lock.
+constexpr int kUnlockedReadAttempts = 4;
 // How long an opener waits for a concurrent creator to finish initialising.
 constexpr auto kReadyWait = std::chrono::seconds(2);
 
@@ -98,6 +100,7 @@ struct Segment::Impl {
   uint8_t* base = nullptr;
   Limits limits{};
   Geometry geometry{};
+  size_t reader_slot = static_cast<size_t>(getpid()) % kReaderSlots;
 
   static std::unique_ptr<Impl> Attach(const std::string& name, Error* error);
 
@@ -179,10 +182,20 @@ struct Segment::Impl {
 
   // Runs `body` under the shard lock; a corrupt shard is reset, counted, and
   // `on_corrupt` returned instead.
+  // Lock-free readers see the sequence number odd meanwhile; a holder that
+  // died left it odd, and the next one carries on from there.
   template <typename Body, typename Result>
   Result WithShard(const Shard& shard, Result on_corrupt, Body&& body) {
     ShardLock lock(shard);
     if (!lock.locked()) return on_corrupt;
+    const uint32_t odd = shard.h->seq.load(std::memory_order_relaxed) | 1u;
+    shard.h->seq.store(odd, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    struct SeqEnd {
+      std::atomic<uint32_t>& seq;
+      uint32_t odd;
+      ~SeqEnd() { seq.store(odd + 1, std::memory_order_release); }
+    } end{shard.h->seq, odd};
     try {
       return body();
     } catch (const ShardCorrupt&) {
@@ -190,6 +203,113 @@ struct Segment::Impl {
       ++shard.h->corruption_resets;
       return on_corrupt;
     }
+  }
+
+  ReaderCounters& Counters() const { return header->reader_counters[reader_slot]; }
+
+  enum class ReadOutcome { kHit, kMiss, kUnsettled };
+
+  // Reads `key` without the lock: copies the value into allocate(bytes) and
+  // checks the shard's sequence number did not move meanwhile. kUnsettled
+  // when a writer was active or the links did not add up (a torn read, not
+  // corruption: the caller retries or takes the lock). *referenced says
+  // whether the entry is already marked as used.
+  ReadOutcome ReadUnlocked(const Shard& s, uint32_t bucket, uint64_t key,
+                           const std::function<char*(size_t bytes)>& allocate, uint64_t* version,
+                           bool* referenced) const {
+    const uint32_t before = s.h->seq.load(std::memory_order_acquire);
+    if ((before & 1u) != 0) return ReadOutcome::kUnsettled;
+    ReadOutcome outcome = ReadOutcome::kMiss;
+    try {
+      const uint32_t index = Find(s, bucket, key);
+      if (index != kNil) {
+        const uint8_t* chunk = s.Chunk(index);
+        const uint32_t bytes = ValueBytes(s, index);
+        *version = LoadField<uint64_t>(chunk, kOffVersion);
+        *referenced = (LoadField<uint32_t>(chunk, kOffFlags) & kReferenced) != 0;
+        // Only a settled size is worth allocating for.
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (s.h->seq.load(std::memory_order_relaxed) != before) return ReadOutcome::kUnsettled;
+        char* out = allocate(bytes);
+        if (out == nullptr) return ReadOutcome::kMiss;
+        ReadValue(s, index, [&](const uint8_t* data, uint64_t n) {
+          std::memcpy(out, data, n);
+          out += n;
+        });
+        outcome = ReadOutcome::kHit;
+      }
+    } catch (const ShardCorrupt&) {
+      return ReadOutcome::kUnsettled;
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (s.h->seq.load(std::memory_order_relaxed) != before) return ReadOutcome::kUnsettled;
+    return outcome;
+  }
+
+  // The read under the lock, for when reading without it does not settle
+  // or the entry has to be marked as used.
+  Status ReadLocked(const Shard& s, uint32_t bucket, uint64_t key,
+                    const std::function<char*(size_t bytes)>& allocate, uint64_t* version) {
+    return WithShard(s, Status::kNotFound, [&] {
+      const uint32_t index = Find(s, bucket, key);
+      if (index == kNil) return Status::kNotFound;
+      uint8_t* chunk = s.Chunk(index);
+      char* out = allocate(ValueBytes(s, index));
+      if (out == nullptr) return Status::kNotFound;
+      ReadValue(s, index, [&](const uint8_t* data, uint64_t n) {
+        std::memcpy(out, data, n);
+        out += n;
+      });
+      *version = LoadField<uint64_t>(chunk, kOffVersion);
+      StoreField<uint32_t>(chunk, kOffFlags, LoadField<uint32_t>(chunk, kOffFlags) | kReferenced);
+      return Status::kOk;
+    });
+  }
+
+  void MarkReferenced(const Shard& s, uint32_t bucket, uint64_t key) {
+    WithShard(s, 0, [&] {
+      const uint32_t index = Find(s, bucket, key);
+      if (index != kNil) {
+        uint8_t* chunk = s.Chunk(index);
+        StoreField<uint32_t>(chunk, kOffFlags, LoadField<uint32_t>(chunk, kOffFlags) | kReferenced);
+      }
+      return 0;
+    });
+  }
+
+  Status Read(uint64_t key, const std::function<char*(size_t bytes)>& allocate, uint64_t* version) {
+    uint32_t bucket;
+    const Shard s = ShardFor(key, &bucket);
+    uint64_t found_version = 0;
+    Status status = Status::kNotFound;
+    bool settled = false;
+#ifndef __SANITIZE_THREAD__
+    // TSan cannot see that a seqlock's racing reads are discarded: its build
+    // always reads under the lock.
+    for (int attempt = 0; attempt < kUnlockedReadAttempts && !settled; ++attempt) {
+      bool referenced = true;
+      switch (ReadUnlocked(s, bucket, key, allocate, &found_version, &referenced)) {
+        case ReadOutcome::kHit:
+          if (!referenced) MarkReferenced(s, bucket, key);
+          status = Status::kOk;
+          settled = true;
+          break;
+        case ReadOutcome::kMiss:
+          settled = true;
+          break;
+        case ReadOutcome::kUnsettled:
+          break;
+      }
+    }
+#endif
+    if (!settled) status = ReadLocked(s, bucket, key, allocate, &found_version);
+    if (status == Status::kOk) {
+      Counters().hits.fetch_add(1, std::memory_order_relaxed);
+      if (version != nullptr) *version = found_version;
+    } else {
+      Counters().misses.fetch_add(1, std::memory_order_relaxed);
+    }
+    return status;
   }
 
   // --- entries, all under the shard lock -----------------------------------
@@ -226,7 +346,6 @@ struct Segment::Impl {
 
   static void LruPushFront(const Shard& s, uint32_t index) {
     uint8_t* chunk = s.Chunk(index);
-    StoreField<uint32_t>(chunk, kOffPromotedAt, ++s.h->lru_clock);
     const uint32_t old_head = s.h->lru_head;
     StoreField<uint32_t>(chunk, kOffLruPrev, kNil);
     StoreField<uint32_t>(chunk, kOffLruNext, old_head);
@@ -236,19 +355,6 @@ struct Segment::Impl {
       StoreField<uint32_t>(s.Chunk(old_head), kOffLruPrev, index);
     }
     s.h->lru_head = index;
-  }
-
-  // Moves a hit entry to the front of the LRU list, unless it got there
-  // recently: within the last entries/2 moves, so it is still in the newer
-  // half of the list and far from eviction. Hot entries then cost a hit no
-  // writes to their neighbours' cache lines (lazy promotion, as memcached
-  // does); eviction order stays LRU up to that slack.
-  static void Promote(const Shard& s, uint32_t index) {
-    uint8_t* chunk = s.Chunk(index);
-    const uint32_t age = s.h->lru_clock - LoadField<uint32_t>(chunk, kOffPromotedAt);
-    if (s.h->lru_head == index || age < s.h->entries / 2) return;
-    LruUnlink(s, index);
-    LruPushFront(s, index);
   }
 
   // Value length of the entry at `index`, checked against the limits.
@@ -307,12 +413,28 @@ struct Segment::Impl {
     s.h->entries -= 1;
   }
 
-  void EvictTail(const Shard& s) {
-    const uint32_t tail = s.h->lru_tail;
-    if (tail == kNil) throw ShardCorrupt{};  // no entries, yet not enough free chunks
-    const uint64_t mixed = MixKey(LoadField<uint64_t>(s.Chunk(tail), kOffKey));
-    RemoveEntry(s, static_cast<uint32_t>(mixed >> 32) & s.bucket_mask, tail);
-    ++s.h->evictions;
+  // Evicts the oldest entry not read since eviction last passed it: a
+  // referenced tail loses its mark and goes back to the front (CLOCK's second
+  // chance over the list). Hits then only set a flag, and only once per pass,
+  // so a hot entry costs its readers no writes at all. One pass clears every
+  // mark, which bounds the loop.
+  void EvictOne(const Shard& s) {
+    for (uint64_t passed = 0;; ++passed) {
+      const uint32_t tail = s.h->lru_tail;
+      if (tail == kNil || passed > s.h->entries) throw ShardCorrupt{};
+      uint8_t* chunk = s.Chunk(tail);
+      const uint32_t flags = LoadField<uint32_t>(chunk, kOffFlags);
+      if ((flags & kReferenced) != 0) {
+        StoreField<uint32_t>(chunk, kOffFlags, flags & ~kReferenced);
+        LruUnlink(s, tail);
+        LruPushFront(s, tail);
+        continue;
+      }
+      const uint64_t mixed = MixKey(LoadField<uint64_t>(chunk, kOffKey));
+      RemoveEntry(s, static_cast<uint32_t>(mixed >> 32) & s.bucket_mask, tail);
+      ++s.h->evictions;
+      return;
+    }
   }
 
   Status Insert(const Shard& s, uint32_t bucket, uint64_t key, std::string_view value,
@@ -320,7 +442,7 @@ struct Segment::Impl {
     const uint32_t existing = Find(s, bucket, key);
     if (existing != kNil) RemoveEntry(s, bucket, existing);
     const uint64_t chunks = ChunksFor(value.size(), s.chunk_bytes);
-    while (s.h->free_chunks < chunks) EvictTail(s);
+    while (s.h->free_chunks < chunks) EvictOne(s);
 
     // Take the chunks off the free list and fill them.
     const uint32_t first = s.h->free_head;
@@ -331,7 +453,7 @@ struct Segment::Impl {
       uint8_t* chunk = s.Chunk(index);
       const uint32_t value_offset = i == 0 ? kFirstChunkHeader : kChunkHeader;
       const size_t piece = std::min<size_t>(value.size() - copied, s.chunk_bytes - value_offset);
-      std::memcpy(chunk + value_offset, value.data() + copied, piece);
+      if (piece != 0) std::memcpy(chunk + value_offset, value.data() + copied, piece);
       copied += piece;
       index = LoadField<uint32_t>(chunk, kOffNext);
       if (i + 1 == chunks) StoreField<uint32_t>(chunk, kOffNext, kNil);
@@ -344,7 +466,7 @@ struct Segment::Impl {
     StoreField<uint64_t>(head, kOffKey, key);
     StoreField<uint64_t>(head, kOffVersion, version);
     StoreField<uint32_t>(head, kOffValueBytes, static_cast<uint32_t>(value.size()));
-    StoreField<uint32_t>(head, kOffHits, 0);
+    StoreField<uint32_t>(head, kOffFlags, 0);
     StoreField<uint32_t>(head, kOffHashNext, s.buckets[bucket]);
     s.buckets[bucket] = first;
     LruPushFront(s, first);
@@ -358,7 +480,8 @@ struct Segment::Impl {
   EntryInfo Info(const Shard& s, uint32_t index, uint64_t recency) const {
     const uint8_t* chunk = s.Chunk(index);
     return EntryInfo{LoadField<uint64_t>(chunk, kOffKey), LoadField<uint64_t>(chunk, kOffVersion),
-                     ValueBytes(s, index), LoadField<uint32_t>(chunk, kOffHits), recency};
+                     ValueBytes(s, index), (LoadField<uint32_t>(chunk, kOffFlags) & kReferenced) != 0,
+                     recency};
   }
 };
 
@@ -610,65 +733,13 @@ const Limits& Segment::limits() const { return impl_->limits; }
 
 // --- operations ------------------------------------------------------------
 
-Status Segment::Visit(uint64_t key,
-                      const std::function<void(std::string_view value, uint64_t version)>& visit) {
-  Impl& impl = *impl_;
-  uint32_t bucket;
-  const Impl::Shard s = impl.ShardFor(key, &bucket);
-  return impl.WithShard(s, Status::kNotFound, [&] {
-    const uint32_t index = Impl::Find(s, bucket, key);
-    if (index == kNil) {
-      ++s.h->misses;
-      return Status::kNotFound;
-    }
-    uint8_t* chunk = s.Chunk(index);
-    const uint32_t bytes = impl.ValueBytes(s, index);
-    const uint64_t version = LoadField<uint64_t>(chunk, kOffVersion);
-    if (bytes <= s.chunk_bytes - kFirstChunkHeader) {
-      visit(std::string_view(reinterpret_cast<const char*>(chunk + kFirstChunkHeader), bytes), version);
-    } else {
-      std::string joined;
-      joined.reserve(bytes);
-      impl.ReadValue(s, index, [&](const uint8_t* data, uint64_t n) {
-        joined.append(reinterpret_cast<const char*>(data), n);
-      });
-      visit(joined, version);
-    }
-    StoreField<uint32_t>(chunk, kOffHits, LoadField<uint32_t>(chunk, kOffHits) + 1);
-    Impl::Promote(s, index);
-    ++s.h->hits;
-    return Status::kOk;
-  });
-}
-
 Status Segment::CopyOut(uint64_t key, const std::function<char*(size_t bytes)>& allocate,
                         uint64_t* version) {
-  Impl& impl = *impl_;
-  uint32_t bucket;
-  const Impl::Shard s = impl.ShardFor(key, &bucket);
-  return impl.WithShard(s, Status::kNotFound, [&] {
-    const uint32_t index = Impl::Find(s, bucket, key);
-    if (index == kNil) {
-      ++s.h->misses;
-      return Status::kNotFound;
-    }
-    uint8_t* chunk = s.Chunk(index);
-    char* out = allocate(impl.ValueBytes(s, index));
-    if (out == nullptr) return Status::kNotFound;
-    impl.ReadValue(s, index, [&](const uint8_t* data, uint64_t n) {
-      std::memcpy(out, data, n);
-      out += n;
-    });
-    if (version != nullptr) *version = LoadField<uint64_t>(chunk, kOffVersion);
-    StoreField<uint32_t>(chunk, kOffHits, LoadField<uint32_t>(chunk, kOffHits) + 1);
-    Impl::Promote(s, index);
-    ++s.h->hits;
-    return Status::kOk;
-  });
+  return impl_->Read(key, allocate, version);
 }
 
 Status Segment::Get(uint64_t key, std::string* value, uint64_t* version) {
-  return CopyOut(
+  return impl_->Read(
       key,
       [value](size_t bytes) {
         value->resize(bytes);
@@ -783,8 +854,6 @@ Stats Segment::GetStats() {
     Impl::ShardLock lock(s);
     if (!lock.locked()) continue;
     const ShardHeader& h = *s.h;
-    total.hits += h.hits;
-    total.misses += h.misses;
     total.inserts += h.inserts;
     total.evictions += h.evictions;
     total.erases += h.erases;
@@ -796,6 +865,10 @@ Stats Segment::GetStats() {
     total.entries += h.entries;
     total.value_bytes += h.value_bytes;
     total.chunk_bytes_used += h.used_chunks * s.chunk_bytes;
+  }
+  for (const ReaderCounters& counters : impl_->header->reader_counters) {
+    total.hits += counters.hits.load(std::memory_order_relaxed);
+    total.misses += counters.misses.load(std::memory_order_relaxed);
   }
   total.capacity_bytes = impl_->limits.value_capacity_bytes;
   return total;

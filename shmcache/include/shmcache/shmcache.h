@@ -13,14 +13,21 @@
 //
 // Memory. Fixed at creation: values live in fixed-size chunks carved from the
 // segment by this library (no allocator call on any path after creation). A
-// Put that needs room evicts least-recently-used entries of its shard; a Put
-// never fails for lack of space, only when the value exceeds the maximum entry
-// size (refused and counted).
+// Put that needs room evicts the oldest entries of its shard that were not
+// read since eviction last passed them (CLOCK's second chance over an
+// insertion-ordered list); a Put never fails for lack of space, only when the
+// value exceeds the maximum entry size (refused and counted).
 //
 // Locking. The segment is split into shards by key hash, each guarded by a
-// robust process-shared mutex. Every operation takes exactly one shard lock
-// (Stats/ForEach take them one after another, never two at once), so there is
-// no lock ordering to get wrong.
+// robust process-shared mutex and a sequence number. Writers (Put, Erase,
+// Invalidate, Clear) take the mutex and make the sequence number odd while
+// they change the shard. Readers (Get, CopyOut) take no lock: they read, then
+// check that the sequence number is even and unchanged, and retry, or after a
+// few tries take the mutex; a hit writes to the shard only the first time an
+// entry is read after eviction passed it. Readers in different processes
+// therefore share cache lines without bouncing them. Every locked operation
+// takes exactly one shard lock (GetStats/ForEach take them one after another,
+// never two at once), so there is no lock ordering to get wrong.
 //
 // Crashes. A process killed while holding a shard's lock leaves that shard in
 // an unknown state. The next locker gets EOWNERDEAD, resets the shard (drops
@@ -125,8 +132,8 @@ struct EntryInfo {
   uint64_t key;
   uint64_t version;
   uint64_t bytes;
-  uint64_t hits;
-  uint64_t recency;  // 0 = most recently used in its shard
+  bool referenced;   // read since eviction last passed it
+  uint64_t recency;  // rank in its shard's eviction order: 0 = the last to go
 };
 
 // Number of user counters in the header: lock-free, process-shared.
@@ -154,13 +161,12 @@ class Segment {
 
   // Copies the value into *value. kOk or kNotFound.
   Status Get(uint64_t key, std::string* value, uint64_t* version = nullptr);
-  // Copies the value into a buffer that `allocate(bytes)` returns (called
-  // once, under the shard lock; nullptr gives up with kNotFound): one copy,
-  // straight into memory the caller owns.
+  // Copies the value into a buffer that `allocate(bytes)` returns: one copy,
+  // straight into memory the caller owns. `allocate` may be called again if
+  // a writer got in the way; only the buffer of the last call holds the
+  // value. nullptr from it gives up with kNotFound.
   Status CopyOut(uint64_t key, const std::function<char*(size_t bytes)>& allocate,
                  uint64_t* version = nullptr);
-  // Lets `visit` read the value in place, under the shard lock (no copy).
-  Status Visit(uint64_t key, const std::function<void(std::string_view value, uint64_t version)>& visit);
   Status Put(uint64_t key, std::string_view value, uint64_t version);
   // Put unless the key's shard fence is above `snapshot` (kFenced).
   Status PutIfFresh(uint64_t key, std::string_view value, uint64_t version, uint64_t snapshot);
