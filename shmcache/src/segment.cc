@@ -232,7 +232,7 @@ struct Segment::Impl {
         if (s.h->seq.load(std::memory_order_relaxed) != before) return ReadOutcome::kUnsettled;
         char* out = allocate(bytes);
         if (out == nullptr) return ReadOutcome::kMiss;
-        ReadValue(s, index, [&](const uint8_t* data, uint64_t n) {
+        ReadValue(s, index, bytes, [&](const uint8_t* data, uint64_t n) {
           std::memcpy(out, data, n);
           out += n;
         });
@@ -254,9 +254,10 @@ struct Segment::Impl {
       const uint32_t index = Find(s, bucket, key);
       if (index == kNil) return Status::kNotFound;
       uint8_t* chunk = s.Chunk(index);
-      char* out = allocate(ValueBytes(s, index));
+      const uint32_t bytes = ValueBytes(s, index);
+      char* out = allocate(bytes);
       if (out == nullptr) return Status::kNotFound;
-      ReadValue(s, index, [&](const uint8_t* data, uint64_t n) {
+      ReadValue(s, index, bytes, [&](const uint8_t* data, uint64_t n) {
         std::memcpy(out, data, n);
         out += n;
       });
@@ -364,10 +365,13 @@ struct Segment::Impl {
     return bytes;
   }
 
-  // Calls `sink(data, n)` for each piece of the value, in order.
+  // Calls `sink(data, n)` for each piece of the first `bytes` bytes of the
+  // value, in order. The length is the caller's, read once: a lock-free
+  // reader must not copy more than the buffer it sized for it, whatever a
+  // writer is doing to the entry meanwhile.
   template <typename Sink>
-  void ReadValue(const Shard& s, uint32_t index, Sink&& sink) const {
-    uint64_t remaining = ValueBytes(s, index);
+  void ReadValue(const Shard& s, uint32_t index, uint64_t bytes, Sink&& sink) const {
+    uint64_t remaining = bytes;
     const uint8_t* chunk = s.Chunk(index);
     uint64_t piece = std::min<uint64_t>(remaining, s.chunk_bytes - kFirstChunkHeader);
     sink(chunk + kFirstChunkHeader, piece);
