@@ -23,7 +23,7 @@ enum RegionKind : uint32_t {
   kRegionUnused = 0,
   kRegionShards = 1,  // ShardHeader[shard_count]
   kRegionArenas = 2,  // per shard: bucket heads, then chunks
-  // Later structures (the pending-access table) get kinds of their own.
+  kRegionPending = 3, // PendingHeader, PendingShard[shard_count], then the tables
 };
 inline constexpr size_t kMaxRegions = 8;
 
@@ -58,6 +58,8 @@ struct alignas(64) Header {
   uint32_t chunks_per_shard;
   uint32_t buckets_per_shard;
   uint64_t arena_bytes_per_shard;
+  uint32_t pending_slots_per_shard;
+  uint32_t reserved;
   Region regions[kMaxRegions];
   std::atomic<uint64_t> user_counters[kUserCounters];
   ReaderCounters reader_counters[kReaderSlots];
@@ -119,13 +121,57 @@ inline uint64_t ChunksFor(uint64_t value_bytes, uint32_t chunk_bytes) {
 struct Geometry {
   uint64_t header_bytes;
   uint64_t shards_offset, shards_bytes;
+  uint64_t pending_offset, pending_bytes;
   uint64_t arenas_offset, arena_bytes_per_shard;
   uint32_t buckets_per_shard;
   uint32_t chunks_per_shard;
+  uint32_t pending_slots_per_shard;
 };
 
 bool ComputeGeometry(uint64_t segment_bytes, uint32_t shard_count, uint32_t chunk_bytes,
-                     Geometry* geometry);
+                     uint32_t pending_slots_per_shard, Geometry* geometry);
+
+// --- The pending-access table (pending_table.cc) ----------------------------
+//
+// Per shard, two open-addressed tables of (key, count, last_ms). Recorders
+// add to the active one under the shard's robust mutex; a flush freezes it
+// (gives it a sequence number and makes the other one active), writes it to
+// the database together with that number, then clears it. Every change a
+// recorder makes is a single store, ordered so that a process killed at any
+// instant leaves a table that is consistent: an owner's death is repaired
+// by marking the mutex consistent, never by dropping accesses.
+
+inline constexpr uint32_t kMinPendingSlots = 16;
+inline constexpr uint32_t kMaxPendingSlots = 1u << 20;
+
+struct alignas(64) PendingHeader {
+  pthread_mutex_t flush_mutex;  // one flusher at a time
+  uint64_t instance;            // random, fixed at creation
+};
+
+struct alignas(64) PendingShard {
+  pthread_mutex_t mutex;
+  uint32_t active;        // the table recorders add to: 0 or 1
+  uint32_t frozen_table;  // the table a flush took; meaningful while frozen_seq != 0
+  uint64_t frozen_seq;    // 0: nothing frozen
+  uint64_t next_seq;
+  uint32_t used[2];       // occupied slots per table
+  uint64_t recorded;      // accesses recorded, ever
+  uint64_t refused_full;  // RecordAccess calls that found the table full
+  uint64_t lock_recoveries;
+};
+
+struct PendingSlot {
+  uint64_t key;  // 0: empty
+  uint64_t count;
+  int64_t last_ms;
+};
+
+// Bytes of the pending region for `shard_count` shards.
+inline uint64_t PendingRegionBytes(uint32_t shard_count, uint32_t slots_per_shard) {
+  return sizeof(PendingHeader) + uint64_t{shard_count} * sizeof(PendingShard) +
+         uint64_t{shard_count} * 2 * slots_per_shard * sizeof(PendingSlot);
+}
 
 }  // namespace shmcache::internal
 

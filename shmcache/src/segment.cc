@@ -13,10 +13,12 @@
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <cstring>
 #include <thread>
 
 #include "layout.h"
+#include "pending_table.h"
 #include "shmcache/shmcache.h"
 
 namespace shmcache {
@@ -80,14 +82,22 @@ struct ShardCorrupt {};
 }  // namespace
 
 bool internal::ComputeGeometry(uint64_t segment_bytes, uint32_t shard_count, uint32_t chunk_bytes,
-                               Geometry* g) {
+                               uint32_t pending_slots_per_shard, Geometry* g) {
   if (!IsPowerOfTwo(shard_count) || shard_count > kMaxShards) return false;
   if (chunk_bytes < kMinChunkBytes || chunk_bytes > kMaxChunkBytes || chunk_bytes % 8 != 0) return false;
+  if (!IsPowerOfTwo(pending_slots_per_shard) || pending_slots_per_shard < kMinPendingSlots ||
+      pending_slots_per_shard > kMaxPendingSlots) {
+    return false;
+  }
   g->header_bytes = AlignUp(sizeof(Header), 64);
   g->shards_offset = g->header_bytes;
   g->shards_bytes = uint64_t{shard_count} * sizeof(ShardHeader);
-  g->arenas_offset = AlignUp(g->shards_offset + g->shards_bytes, kPage);
-  if (segment_bytes < g->arenas_offset) return false;
+  g->pending_offset = AlignUp(g->shards_offset + g->shards_bytes, 64);
+  g->pending_bytes = PendingRegionBytes(shard_count, pending_slots_per_shard);
+  g->pending_slots_per_shard = pending_slots_per_shard;
+  g->arenas_offset = AlignUp(g->pending_offset + g->pending_bytes, kPage);
+  // The pending table may take at most half the segment.
+  if (segment_bytes < g->arenas_offset || g->pending_bytes > segment_bytes / 2) return false;
   g->arena_bytes_per_shard = (segment_bytes - g->arenas_offset) / shard_count / 64 * 64;
   // About one bucket per two chunks: a 1 KiB value takes five 256-byte chunks,
   // so chains stay short for any value size.
@@ -111,6 +121,12 @@ struct Segment::Impl {
   Limits limits{};
   Geometry geometry{};
   size_t reader_slot = static_cast<size_t>(getpid()) % kReaderSlots;
+  PendingTable pending;
+
+  void MapPendingTable() {
+    pending = PendingTable(base + geometry.pending_offset, limits.shard_count,
+                           geometry.pending_slots_per_shard);
+  }
 
   static std::unique_ptr<Impl> Attach(const std::string& name, Error* error);
 
@@ -512,6 +528,26 @@ void InitMutex(pthread_mutex_t* mutex) {
   pthread_mutexattr_destroy(&attr);
 }
 
+uint64_t PowerOfTwoAtMost(uint64_t value) {
+  uint64_t power = 1;
+  while (power * 2 <= value) power *= 2;
+  return power;
+}
+
+uint32_t PendingSlotsPerShard(const Options& o) {
+  const uint64_t total =
+      o.pending_slots != 0 ? o.pending_slots : std::min<uint64_t>(65536, o.capacity_bytes / 256);
+  const uint64_t per_shard = PowerOfTwoAtMost(std::max<uint64_t>(1, total / std::max(1u, o.shard_count)));
+  return static_cast<uint32_t>(std::clamp<uint64_t>(per_shard, kMinPendingSlots, kMaxPendingSlots));
+}
+
+uint64_t RandomInstance() {
+  std::random_device device;
+  uint64_t instance = 0;
+  while (instance == 0) instance = (uint64_t{device()} << 32) ^ device();
+  return instance;
+}
+
 Error CheckOptions(const Options& o, Geometry* g) {
   if (o.capacity_bytes < kMinSegmentBytes || o.capacity_bytes > kMaxSegmentBytes) {
     return MakeError(Status::kInvalidArgument,
@@ -522,14 +558,16 @@ Error CheckOptions(const Options& o, Geometry* g) {
     return MakeError(Status::kInvalidArgument, "max_entry_bytes must be between 1 and 1 GiB, got " +
                                                    std::to_string(o.max_entry_bytes));
   }
-  if (!ComputeGeometry(o.capacity_bytes, o.shard_count, o.chunk_bytes, g)) {
+  if (!ComputeGeometry(o.capacity_bytes, o.shard_count, o.chunk_bytes, PendingSlotsPerShard(o), g)) {
     return MakeError(Status::kInvalidArgument,
                      "no layout fits: shard_count must be a power of two up to " +
                          std::to_string(kMaxShards) + ", chunk_bytes a multiple of 8 in [" +
                          std::to_string(kMinChunkBytes) + ", " + std::to_string(kMaxChunkBytes) +
-                         "], and every shard must get at least 4 chunks (shard_count=" +
+                         "], the pending table at most half the segment, and every shard must"
+                         " get at least 4 chunks (shard_count=" +
                          std::to_string(o.shard_count) + ", chunk_bytes=" +
-                         std::to_string(o.chunk_bytes) + ")");
+                         std::to_string(o.chunk_bytes) + ", pending_slots=" +
+                         std::to_string(o.pending_slots) + ")");
   }
   // A shard must hold a largest entry with room to spare, or one Put would
   // evict everything else in it.
@@ -558,6 +596,10 @@ void InitializeSegment(uint8_t* base, const Options& o, const Geometry& g) {
   header->regions[0] = Region{kRegionShards, 0, g.shards_offset, g.shards_bytes};
   header->regions[1] =
       Region{kRegionArenas, 0, g.arenas_offset, g.arena_bytes_per_shard * o.shard_count};
+  header->regions[2] = Region{kRegionPending, 0, g.pending_offset, g.pending_bytes};
+  header->pending_slots_per_shard = g.pending_slots_per_shard;
+  PendingTable(base + g.pending_offset, o.shard_count, g.pending_slots_per_shard)
+      .Initialize(RandomInstance());
   for (auto& counter : header->user_counters) counter.store(0, std::memory_order_relaxed);
   auto* shards = reinterpret_cast<ShardHeader*>(base + g.shards_offset);
   for (uint32_t i = 0; i < o.shard_count; ++i) {
@@ -583,25 +625,27 @@ Error ValidateHeader(const Header& h, uint64_t file_bytes, Geometry* g, Limits* 
   }
   if (h.segment_bytes < kMinSegmentBytes || h.segment_bytes > kMaxSegmentBytes ||
       h.max_entry_bytes == 0 || h.max_entry_bytes > kMaxEntryLimit ||
-      !ComputeGeometry(h.segment_bytes, h.shard_count, h.chunk_bytes, g)) {
+      !ComputeGeometry(h.segment_bytes, h.shard_count, h.chunk_bytes, h.pending_slots_per_shard, g)) {
     return MakeError(Status::kCorruptHeader, "segment header has sizes that fit no layout");
   }
   const Region expected_shards{kRegionShards, 0, g->shards_offset, g->shards_bytes};
   const Region expected_arenas{kRegionArenas, 0, g->arenas_offset,
                                g->arena_bytes_per_shard * h.shard_count};
+  const Region expected_pending{kRegionPending, 0, g->pending_offset, g->pending_bytes};
   auto same = [](const Region& a, const Region& b) {
     return a.kind == b.kind && a.offset == b.offset && a.bytes == b.bytes;
   };
   if (h.header_bytes != g->header_bytes || h.chunks_per_shard != g->chunks_per_shard ||
       h.buckets_per_shard != g->buckets_per_shard ||
       h.arena_bytes_per_shard != g->arena_bytes_per_shard || !same(h.regions[0], expected_shards) ||
-      !same(h.regions[1], expected_arenas) ||
+      !same(h.regions[1], expected_arenas) || !same(h.regions[2], expected_pending) ||
       ChunksFor(h.max_entry_bytes, h.chunk_bytes) > g->chunks_per_shard) {
     return MakeError(Status::kCorruptHeader,
                      "segment header's region offsets or sizes are out of range for its size");
   }
   *limits = Limits{h.segment_bytes, uint64_t{g->chunks_per_shard} * h.shard_count * h.chunk_bytes,
-                   h.max_entry_bytes, h.shard_count, h.chunk_bytes, h.layout_version};
+                   h.max_entry_bytes, h.shard_count, h.chunk_bytes, h.layout_version,
+                   h.pending_slots_per_shard};
   return Error{};
 }
 
@@ -648,6 +692,7 @@ std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, Er
         }
         impl->header = header;
         impl->base = static_cast<uint8_t*>(impl->region.get_address());
+        impl->MapPendingTable();
         return impl;
       }
     }
@@ -719,6 +764,7 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
       InitializeSegment(impl->base, options, geometry);
       ValidateHeader(*impl->header, options.capacity_bytes, &impl->geometry, &impl->limits);
       for (uint32_t i = 0; i < options.shard_count; ++i) Impl::ResetShard(impl->ShardAt(i));
+      impl->MapPendingTable();
       impl->header->state.store(kReady, std::memory_order_release);
       return std::unique_ptr<Segment>(new Segment(std::move(impl)));
     } catch (const bip::interprocess_exception& e) {
@@ -908,12 +954,32 @@ uint64_t Segment::EntryMetadataBytes(uint64_t value_bytes, uint32_t chunk_bytes)
   return kFirstChunkHeader + (chunks - 1) * kChunkHeader;
 }
 
+Status Segment::RecordAccess(uint64_t key, int64_t at_ms) { return impl_->pending.Record(key, at_ms); }
+
+void Segment::ForEachPending(const std::function<void(const PendingAccess&)>& visit) {
+  impl_->pending.ForEach(visit);
+}
+
+PendingTotals Segment::GetPendingTotals() { return impl_->pending.Totals(); }
+
+std::unique_ptr<AccessFlush> Segment::BeginFlush(bool wait) {
+  if (!impl_->pending.LockFlush(wait)) return nullptr;
+  return std::unique_ptr<AccessFlush>(new AccessFlush(&impl_->pending));
+}
+
+AccessFlush::AccessFlush(internal::PendingTable* table) : table_(table) {}
+AccessFlush::~AccessFlush() { table_->UnlockFlush(); }
+std::vector<PendingBatch> AccessFlush::Freeze() { return table_->Freeze(); }
+void AccessFlush::Release(const PendingBatch& batch) { table_->Release(batch); }
+uint64_t AccessFlush::instance() const { return table_->instance(); }
+
 std::string_view StatusName(Status status) {
   switch (status) {
     case Status::kOk: return "ok";
     case Status::kNotFound: return "not found";
     case Status::kTooLarge: return "value too large";
     case Status::kFenced: return "fenced";
+    case Status::kFull: return "full";
     case Status::kInvalidArgument: return "invalid argument";
     case Status::kNoSegment: return "no such segment";
     case Status::kPermission: return "permission denied";

@@ -73,6 +73,7 @@ enum class Status {
   kNotFound,          // Get/Lookup: no such key
   kTooLarge,          // Put: the value exceeds max_entry_bytes
   kFenced,            // PutIfFresh: the shard's fence is above the snapshot
+  kFull,              // RecordAccess: the shard's pending table has no room
   kInvalidArgument,   // OpenOrCreate: options that cannot make a segment
   kNoSegment,         // Open: no segment of that name
   kPermission,        // the segment exists but this process may not map it
@@ -97,6 +98,10 @@ struct Options {
   uint32_t shard_count = 16;              // a power of two
   uint32_t chunk_bytes = 256;             // values are stored in chains of chunks
   mode_t mode = 0600;
+  // Documents the pending-access table holds at once, over all shards (two
+  // tables of them: one filling while the other is flushed). 0: one per 256
+  // bytes of capacity, at most 65536.
+  uint32_t pending_slots = 0;
 };
 
 // What the segment was created with; the same for every process attached.
@@ -107,6 +112,7 @@ struct Limits {
   uint32_t shard_count;
   uint32_t chunk_bytes;
   uint32_t layout_version;
+  uint32_t pending_slots_per_shard;
 };
 
 struct Stats {
@@ -138,6 +144,39 @@ struct EntryInfo {
 
 // Number of user counters in the header: lock-free, process-shared.
 inline constexpr size_t kUserCounters = 16;
+
+// Accesses to one key not yet flushed: how many, and the latest time given.
+struct PendingAccess {
+  uint64_t key;
+  uint64_t count;
+  int64_t last_ms;
+};
+
+// What one shard's flush carries: its frozen table and the sequence number
+// that identifies it. A flusher writes `seq` into the database in the same
+// transaction as the counts and skips a batch whose seq (for this shard and
+// segment instance) is already there: that is what makes a flush killed at
+// any instant count every access exactly once.
+struct PendingBatch {
+  uint32_t shard;
+  uint64_t seq;
+  std::vector<PendingAccess> accesses;
+};
+
+struct PendingTotals {
+  uint64_t keys = 0;         // distinct keys pending (a key in both tables counts twice)
+  uint64_t accesses = 0;     // accesses pending
+  uint64_t recorded = 0;     // accesses recorded, ever
+  uint64_t refused_full = 0; // RecordAccess calls that found their shard's table full
+  uint64_t capacity = 0;     // slots per table, over all shards
+  uint64_t fullest_percent = 0;  // the fullest active table, in percent of its slots
+  uint64_t lock_recoveries = 0;
+};
+
+namespace internal {
+class PendingTable;
+}
+class AccessFlush;
 
 class Segment {
  public:
@@ -190,10 +229,52 @@ class Segment {
   // them are metadata (header and chain links) rather than value or slack.
   static uint64_t EntryMetadataBytes(uint64_t value_bytes, uint32_t chunk_bytes);
 
+  // --- Pending accesses: counted here, written to a database later --------
+
+  // Adds one access to `key` (> 0) at `at_ms`. kOk, or kFull when its shard's
+  // table has no room: the caller must flush (AccessFlush) and try again;
+  // nothing was recorded. kInvalidArgument for key 0.
+  Status RecordAccess(uint64_t key, int64_t at_ms);
+  // Every pending access, shard by shard (a key frozen for a flush and
+  // recorded again since appears twice).
+  void ForEachPending(const std::function<void(const PendingAccess&)>& visit);
+  PendingTotals GetPendingTotals();
+  // The flush lock: nullptr when `wait` is false and another flusher holds it.
+  std::unique_ptr<AccessFlush> BeginFlush(bool wait);
+
  private:
+  friend class AccessFlush;
   struct Impl;
   explicit Segment(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// Holds the segment's flush lock (robust: a flusher killed while holding it
+// leaves nothing to repair, see PendingBatch). Use:
+//   auto flush = segment.BeginFlush(true);
+//   for (const PendingBatch& batch : flush->Freeze()) ...   // write them, with their seqs,
+//   ... commit ...; for each batch: flush->Release(batch);   // then forget them
+// A batch not released (the commit failed, the flusher died) comes back from
+// the next Freeze with the same seq.
+class AccessFlush {
+ public:
+  ~AccessFlush();
+  AccessFlush(const AccessFlush&) = delete;
+  AccessFlush& operator=(const AccessFlush&) = delete;
+
+  // Each shard's frozen table, freezing the active one first where nothing
+  // is frozen and it holds anything.
+  std::vector<PendingBatch> Freeze();
+  // Clears a batch that is now in the database.
+  void Release(const PendingBatch& batch);
+  // Random, fixed when the segment was created: sequence numbers compare
+  // only within one instance.
+  uint64_t instance() const;
+
+ private:
+  friend class Segment;
+  explicit AccessFlush(internal::PendingTable* table);
+  internal::PendingTable* table_;
 };
 
 std::string_view StatusName(Status status);

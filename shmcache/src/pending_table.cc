@@ -1,0 +1,241 @@
+#include "pending_table.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace shmcache::internal {
+namespace {
+
+// A table is full at three quarters: linear probing stays short.
+uint32_t LoadLimit(uint32_t slots) { return slots / 4 * 3; }
+
+uint64_t Mix(uint64_t key) {
+  key ^= key >> 33;
+  key *= 0xff51afd7ed558ccdull;
+  key ^= key >> 33;
+  key *= 0xc4ceb9fe1a85ec53ull;
+  return key ^ (key >> 33);
+}
+
+// The stores a recorder makes must reach memory in program order, so that
+// death between any two of them leaves a consistent table; another process
+// reads them only under the same mutex, so ordering them against the
+// compiler is enough.
+void StoreOrder() { std::atomic_signal_fence(std::memory_order_seq_cst); }
+
+void InitRobustMutex(pthread_mutex_t* mutex) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(mutex, &attr);
+  pthread_mutexattr_destroy(&attr);
+}
+
+}  // namespace
+
+// A pending shard's mutex. A dead owner's table needs no reset (see
+// layout.h): only the bookkeeping is checked and recounted.
+class PendingTable::ShardLock {
+ public:
+  ShardLock(PendingTable* table, uint32_t shard) : table_(table), shard_(shard) {
+    pthread_mutex_t* mutex = &table_->shards_[shard_].mutex;
+    int rc = pthread_mutex_lock(mutex);
+    if (rc == EOWNERDEAD) {
+      table_->Repair(shard_);
+      pthread_mutex_consistent(mutex);
+      rc = 0;
+    }
+    locked_ = rc == 0;
+  }
+  ~ShardLock() {
+    if (locked_) pthread_mutex_unlock(&table_->shards_[shard_].mutex);
+  }
+  ShardLock(const ShardLock&) = delete;
+  ShardLock& operator=(const ShardLock&) = delete;
+  bool locked() const { return locked_; }
+
+ private:
+  PendingTable* table_;
+  uint32_t shard_;
+  bool locked_ = false;
+};
+
+PendingTable::PendingTable(uint8_t* region, uint32_t shard_count, uint32_t slots_per_shard)
+    : header_(reinterpret_cast<PendingHeader*>(region)),
+      shards_(reinterpret_cast<PendingShard*>(region + sizeof(PendingHeader))),
+      slots_(reinterpret_cast<PendingSlot*>(region + sizeof(PendingHeader) +
+                                            uint64_t{shard_count} * sizeof(PendingShard))),
+      shard_count_(shard_count),
+      slots_per_shard_(slots_per_shard) {}
+
+void PendingTable::Initialize(uint64_t instance) {
+  InitRobustMutex(&header_->flush_mutex);
+  header_->instance = instance;
+  for (uint32_t i = 0; i < shard_count_; ++i) InitRobustMutex(&shards_[i].mutex);
+}
+
+PendingSlot* PendingTable::Table(uint32_t shard, uint32_t table) const {
+  return slots_ + (uint64_t{shard} * 2 + (table & 1u)) * slots_per_shard_;
+}
+
+void PendingTable::Repair(uint32_t shard) {
+  PendingShard& s = shards_[shard];
+  s.active &= 1u;
+  s.frozen_table &= 1u;
+  for (uint32_t t = 0; t < 2; ++t) {
+    const PendingSlot* slots = Table(shard, t);
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < slots_per_shard_; ++i) used += slots[i].key != 0;
+    s.used[t] = used;
+  }
+  ++s.lock_recoveries;
+}
+
+Status PendingTable::Record(uint64_t key, int64_t at_ms) {
+  if (key == 0) return Status::kInvalidArgument;
+  const uint64_t mixed = Mix(key);
+  const uint32_t shard = static_cast<uint32_t>(mixed) & (shard_count_ - 1);
+  ShardLock lock(this, shard);
+  if (!lock.locked()) return Status::kFull;
+  PendingShard& s = shards_[shard];
+  const uint32_t t = s.active & 1u;
+  PendingSlot* slots = Table(shard, t);
+  const uint32_t mask = slots_per_shard_ - 1;
+  uint32_t i = static_cast<uint32_t>(mixed >> 32) & mask;
+  for (uint32_t probes = 0; probes < slots_per_shard_; ++probes, i = (i + 1) & mask) {
+    PendingSlot& slot = slots[i];
+    if (slot.key == key) {
+      slot.count = slot.count + 1;
+      if (at_ms > slot.last_ms) slot.last_ms = at_ms;
+      ++s.recorded;
+      return Status::kOk;
+    }
+    if (slot.key == 0) {
+      if (s.used[t] >= LoadLimit(slots_per_shard_)) break;
+      // Filled in before the key makes the slot count.
+      slot.count = 1;
+      slot.last_ms = at_ms;
+      ++s.used[t];
+      StoreOrder();
+      slot.key = key;
+      ++s.recorded;
+      return Status::kOk;
+    }
+  }
+  ++s.refused_full;
+  return Status::kFull;
+}
+
+void PendingTable::ForEach(const std::function<void(const PendingAccess&)>& visit) {
+  std::vector<PendingAccess> copied;
+  for (uint32_t shard = 0; shard < shard_count_; ++shard) {
+    copied.clear();
+    {
+      ShardLock lock(this, shard);
+      if (!lock.locked()) continue;
+      for (uint32_t t = 0; t < 2; ++t) {
+        const PendingSlot* slots = Table(shard, t);
+        for (uint32_t i = 0; i < slots_per_shard_; ++i) {
+          if (slots[i].key != 0 && slots[i].count != 0) {
+            copied.push_back({slots[i].key, slots[i].count, slots[i].last_ms});
+          }
+        }
+      }
+    }
+    for (const PendingAccess& access : copied) visit(access);
+  }
+}
+
+PendingTotals PendingTable::Totals() {
+  PendingTotals totals;
+  totals.capacity = uint64_t{shard_count_} * slots_per_shard_;
+  for (uint32_t shard = 0; shard < shard_count_; ++shard) {
+    ShardLock lock(this, shard);
+    if (!lock.locked()) continue;
+    const PendingShard& s = shards_[shard];
+    for (uint32_t t = 0; t < 2; ++t) {
+      const PendingSlot* slots = Table(shard, t);
+      for (uint32_t i = 0; i < slots_per_shard_; ++i) {
+        if (slots[i].key != 0 && slots[i].count != 0) {
+          ++totals.keys;
+          totals.accesses += slots[i].count;
+        }
+      }
+    }
+    totals.recorded += s.recorded;
+    totals.refused_full += s.refused_full;
+    totals.lock_recoveries += s.lock_recoveries;
+    const uint64_t percent = uint64_t{s.used[s.active & 1u]} * 100 / slots_per_shard_;
+    if (percent > totals.fullest_percent) totals.fullest_percent = percent;
+  }
+  return totals;
+}
+
+bool PendingTable::LockFlush(bool wait) {
+  int rc = wait ? pthread_mutex_lock(&header_->flush_mutex) : pthread_mutex_trylock(&header_->flush_mutex);
+  if (rc == EOWNERDEAD) {
+    // A flusher died: whatever it froze is still frozen, with its seq.
+    pthread_mutex_consistent(&header_->flush_mutex);
+    rc = 0;
+  }
+  return rc == 0;
+}
+
+void PendingTable::UnlockFlush() { pthread_mutex_unlock(&header_->flush_mutex); }
+
+std::vector<PendingBatch> PendingTable::Freeze() {
+  std::vector<PendingBatch> batches;
+  for (uint32_t shard = 0; shard < shard_count_; ++shard) {
+    ShardLock lock(this, shard);
+    if (!lock.locked()) continue;
+    PendingShard& s = shards_[shard];
+    if (s.frozen_seq != 0) {
+      // A flush that died between freezing and switching tables.
+      if ((s.active & 1u) == (s.frozen_table & 1u)) s.active = (s.frozen_table & 1u) ^ 1u;
+    } else if (s.used[s.active & 1u] > 0) {
+      const uint32_t t = s.active & 1u;
+      const uint64_t seq = s.next_seq + 1;
+      s.next_seq = seq;
+      s.frozen_table = t;
+      StoreOrder();
+      s.frozen_seq = seq;
+      StoreOrder();
+      s.active = t ^ 1u;
+    }
+    if (s.frozen_seq == 0) continue;
+    PendingBatch batch{shard, s.frozen_seq, {}};
+    const PendingSlot* slots = Table(shard, s.frozen_table);
+    for (uint32_t i = 0; i < slots_per_shard_; ++i) {
+      if (slots[i].key != 0 && slots[i].count != 0) {
+        batch.accesses.push_back({slots[i].key, slots[i].count, slots[i].last_ms});
+      }
+    }
+    batches.push_back(std::move(batch));
+  }
+  return batches;
+}
+
+void PendingTable::Release(const PendingBatch& batch) {
+  if (batch.shard >= shard_count_) return;
+  PendingShard& s = shards_[batch.shard];
+  uint32_t t = 0;
+  {
+    ShardLock lock(this, batch.shard);
+    if (!lock.locked() || s.frozen_seq != batch.seq) return;
+    t = s.frozen_table & 1u;
+  }
+  // Recorders never touch a frozen table, and the flush lock keeps other
+  // flushers out: it can be cleared without the shard lock.
+  std::memset(static_cast<void*>(Table(batch.shard, t)), 0, uint64_t{slots_per_shard_} * sizeof(PendingSlot));
+  ShardLock lock(this, batch.shard);
+  if (!lock.locked()) return;
+  s.used[t] = 0;
+  StoreOrder();
+  s.frozen_seq = 0;
+}
+
+}  // namespace shmcache::internal
