@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "access_flusher.h"
 #include "info_vtab.h"
 
 namespace docstore {
@@ -97,15 +98,10 @@ DocumentCache* ConnectionState::AttachCache() {
     cache_unavailable_ = "off: no docstore_meta.database_id yet (run SELECT docstore_init())";
     return nullptr;
   }
-  if (IsEncrypted(db_, path)) {
-    // DESIGN.md invariant 6: no plaintext of a keyed database in /dev/shm.
-    // Nothing is cached for it, so its writes have nothing to invalidate.
-    cache_unavailable_ = "off: the database is encrypted, and entries would be plaintext in shared memory";
-    cache_attach_final_ = writes_safe_uncached_ = true;
-    return nullptr;
-  }
   DocumentCache::AttachFailure failure;
-  cache_ = DocumentCache::ForDatabase(path, database_id, &failure);
+  // DESIGN.md invariant 6: no plaintext of a keyed database in /dev/shm. Its
+  // segment counts accesses and caches nothing.
+  cache_ = DocumentCache::ForDatabase(path, database_id, IsEncrypted(db_, path), &failure);
   if (cache_ == nullptr) {
     cache_unavailable_ = "off: " + failure.reason;
     cache_attach_final_ = true;
@@ -114,6 +110,25 @@ DocumentCache* ConnectionState::AttachCache() {
   }
   cache_unavailable_.clear();
   return cache_.get();
+}
+
+bool ConnectionState::RecordAccess(int64_t id, std::string* error) {
+  DocumentCache* cache = Cache();
+  if (cache == nullptr) return true;  // no segment: accesses are not tracked (README)
+  if (cache->RecordAccess(id) == shmcache::Status::kOk) return true;
+  // The table is full: flush it from here rather than drop the access.
+  shmcache::Segment* segment = cache->segment();
+  AddSegmentCounter(segment, SegmentCounter::kInlineFlushes, 1);
+  FlushResult result;
+  std::string flush_error;
+  if (!FlushPendingAccesses(db_, segment, /*wait=*/true, &result, &flush_error)) {
+    *error = "cannot record the access: the pending-access table is full and flushing it failed (" +
+             flush_error + "); run docstore-sidecar or SELECT doc_flush() outside a transaction";
+    return false;
+  }
+  if (cache->RecordAccess(id) == shmcache::Status::kOk) return true;
+  *error = "cannot record the access: the pending-access table is still full after a flush";
+  return false;
 }
 
 bool ConnectionState::CanFill() const {

@@ -54,6 +54,11 @@ class ConnectionState {
   DocumentCache* Cache() { return cache_ != nullptr ? cache_.get() : AttachCache(); }
   const std::string& cache_unavailable() const { return cache_unavailable_; }
 
+  // Counts one access to document `id` in the segment (flushed later). A
+  // full pending table is flushed from here first. False, with *error, when
+  // the access could not be recorded; never drops one silently.
+  bool RecordAccess(int64_t id, std::string* error);
+
   // True when a row this connection reads now may go into the cache: it has
   // no write transaction open, so it cannot be seeing uncommitted data.
   bool CanFill() const;

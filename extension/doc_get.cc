@@ -1,5 +1,8 @@
 // doc_get(id): the whole document as one JSON object, or NULL. Served from
-// the database's shared cache (document_cache.h) when it holds the id.
+// the database's shared cache (document_cache.h) when it holds the id. A
+// document found counts one access, recorded in shared memory and written to
+// document_access later (access_flusher.h): the JSON shows the counts flushed
+// so far.
 //
 //   SELECT doc_get(42);
 //   {"id":42,"title":"...","content":"...","metadata":{"lang":"en"},
@@ -26,34 +29,42 @@ void DocGet(sqlite3_context* ctx, int, sqlite3_value** argv) {
   int64_t id = 0;
   if (ReadDocumentId(ctx, "doc_get", argv[0], &id) != IdArgument::kId) return;  // NULL or error
   DocumentCache* cache = state->Cache();
+  std::string error;
   if (cache != nullptr && cache->reads_enabled()) {
     // A hit: one copy, from the segment into memory SQLite takes over.
     char* text = nullptr;
     size_t bytes = 0;
     const bool hit = cache->CopyOut(id, [&](size_t n) {
+      sqlite3_free(text);  // called again if a writer got in the way
       bytes = n;
       text = static_cast<char*>(sqlite3_malloc64(n + 1));
       return text;
     });
     if (hit) {
+      if (!state->RecordAccess(id, &error)) {
+        sqlite3_free(text);
+        const std::string message = "doc_get: " + error;
+        sqlite3_result_error(ctx, message.c_str(), -1);
+        return;
+      }
       sqlite3_result_text64(ctx, text, bytes, sqlite3_free, SQLITE_UTF8);
       return;
     }
+    sqlite3_free(text);
   }
   std::string& json = state->scratch();
-  std::string error;
   switch (ReadDocumentThrough(state, id, &json, &error)) {
     case LookupResult::kFound:
+      if (!state->RecordAccess(id, &error)) break;
       sqlite3_result_text(ctx, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
       return;
     case LookupResult::kMissing:
       return;  // NULL
-    case LookupResult::kError: {
-      const std::string message = "doc_get: " + error;
-      sqlite3_result_error(ctx, message.c_str(), -1);
-      return;
-    }
+    case LookupResult::kError:
+      break;
   }
+  const std::string message = "doc_get: " + error;
+  sqlite3_result_error(ctx, message.c_str(), -1);
 }
 
 }  // namespace

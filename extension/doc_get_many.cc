@@ -91,7 +91,10 @@ int LoadRow(ManyCursor* cursor) {
   auto* table = reinterpret_cast<ManyTable*>(cursor->base.pVtab);
   std::string error;
   switch (LoadDocument(table->state, cursor->ids[cursor->row], &cursor->json, &error)) {
-    case LookupResult::kFound: cursor->found = true; return SQLITE_OK;
+    case LookupResult::kFound:
+      cursor->found = true;
+      if (table->state->RecordAccess(cursor->ids[cursor->row], &error)) return SQLITE_OK;
+      break;
     case LookupResult::kMissing: cursor->found = false; return SQLITE_OK;
     case LookupResult::kError: break;
   }

@@ -13,6 +13,9 @@
 **   SELECT * FROM docstore_info;            -- build, runtime, schema version
 **   SELECT * FROM docstore_stats;           -- the shared cache's counters
 **   SELECT * FROM docstore_cache WHERE id = 1;  -- one cached entry
+**   SELECT doc_touch(1);                    -- count an access without reading
+**   SELECT doc_flush();                     -- write pending accesses now
+**   SELECT * FROM docstore_pending;         -- accesses not yet written
 **
 ** Writes are plain SQL on the documents table; triggers keep the version, the
 ** audit log, the full-text index and the shared cache in step (see sql/ and
@@ -27,6 +30,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "access_functions.h"
 #include "build_info.h"
 #include "cache_hooks.h"
 #include "cache_vtab.h"
@@ -72,6 +76,7 @@ int RegisterAll(sqlite3* db, char** error) {
   if (rc == SQLITE_OK) rc = RegisterDocSearch(db);
   if (rc == SQLITE_OK) rc = RegisterCacheHooks(db, state);
   if (rc == SQLITE_OK) rc = RegisterCacheTables(db, state);
+  if (rc == SQLITE_OK) rc = RegisterAccessFunctions(db, state);
   if (rc != SQLITE_OK) {
     *error = sqlite3_mprintf("docstore: registration failed: %s (%s)", sqlite3_errstr(rc),
                              sqlite3_errmsg(db));

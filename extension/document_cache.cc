@@ -1,5 +1,7 @@
 #include "document_cache.h"
 
+#include "segment_counters.h"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -129,7 +131,7 @@ bool SetCacheSettings(const CacheSettings& settings, std::string* error) {
 }
 
 std::shared_ptr<DocumentCache> DocumentCache::ForDatabase(const std::string& path,
-                                                          const std::string& database_id,
+                                                          const std::string& database_id, bool encrypted,
                                                           AttachFailure* failure) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
@@ -163,13 +165,19 @@ std::shared_ptr<DocumentCache> DocumentCache::ForDatabase(const std::string& pat
     failure->refuse_writes = error.status != shmcache::Status::kSystemError;
     return nullptr;
   }
-  auto cache = std::make_shared<DocumentCache>(std::move(segment), settings.enabled);
+  std::string reads_off;
+  if (encrypted) {
+    reads_off = "documents not cached: the database is encrypted, and entries would be plaintext in shared memory";
+  } else if (!settings.enabled) {
+    reads_off = "reads off (DOCSTORE_CACHE=off)";
+  }
+  auto cache = std::make_shared<DocumentCache>(std::move(segment), std::move(reads_off));
   Registry()[name] = cache;
   return cache;
 }
 
-DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool reads_enabled)
-    : segment_(std::move(segment)), reads_enabled_(reads_enabled) {}
+DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, std::string reads_off)
+    : segment_(std::move(segment)), reads_off_(std::move(reads_off)) {}
 
 bool DocumentCache::CopyOut(int64_t id, const std::function<char*(size_t bytes)>& allocate) {
   return segment_->CopyOut(static_cast<uint64_t>(id), allocate) == shmcache::Status::kOk;
@@ -195,8 +203,8 @@ uint64_t DocumentCache::Clear() {
   return entries;
 }
 
-void DocumentCache::Count(CacheCounter counter) {
-  segment_->AddUserCounter(static_cast<size_t>(counter), 1);
+shmcache::Status DocumentCache::RecordAccess(int64_t id) {
+  return segment_->RecordAccess(static_cast<uint64_t>(id), NowMilliseconds());
 }
 
 bool DocumentCache::Lookup(int64_t id, shmcache::EntryInfo* info) {
@@ -208,18 +216,27 @@ void DocumentCache::ForEach(const std::function<void(const shmcache::EntryInfo&)
 }
 
 std::vector<std::pair<std::string, std::string>> DocumentCache::Stats() {
-  const shmcache::Stats s = segment_->GetStats();
-  const shmcache::Limits& limits = segment_->limits();
-  const uint64_t skipped_in_transaction =
-      segment_->UserCounter(static_cast<size_t>(CacheCounter::kFillsSkippedInTransaction));
-  const uint64_t errors = segment_->UserCounter(static_cast<size_t>(CacheCounter::kErrors));
+  shmcache::Segment* seg = segment_.get();
+  const shmcache::Stats s = seg->GetStats();
+  const shmcache::PendingTotals pending = seg->GetPendingTotals();
+  const shmcache::Limits& limits = seg->limits();
+  auto counter = [seg](SegmentCounter c) { return SegmentCounterValue(seg, c); };
   char ratio[32];
   const uint64_t lookups = s.hits + s.misses;
-  std::snprintf(ratio, sizeof ratio, "%.4f", lookups == 0 ? 0.0 : static_cast<double>(s.hits) / static_cast<double>(lookups));
+  std::snprintf(ratio, sizeof ratio, "%.4f",
+                lookups == 0 ? 0.0 : static_cast<double>(s.hits) / static_cast<double>(lookups));
   auto n = [](uint64_t v) { return std::to_string(v); };
+  auto time_or_empty = [](uint64_t ms) { return ms == 0 ? std::string() : IsoTime(static_cast<int64_t>(ms)); };
+  const uint64_t last_flush_ms = counter(SegmentCounter::kLastFlushMs);
+  const auto now_ms = static_cast<uint64_t>(NowMilliseconds());
+  // How far the database is behind: the time since the last flush while
+  // accesses are waiting, 0 when none are.
+  const uint64_t lag_ms = pending.accesses == 0 || last_flush_ms == 0 || now_ms < last_flush_ms
+                              ? 0
+                              : now_ms - last_flush_ms;
   return {
-      {"cache_status", reads_enabled_ ? "on" : "reads off (DOCSTORE_CACHE=off)"},
-      {"segment", segment_->name()},
+      {"cache_status", reads_off_.empty() ? "on" : reads_off_},
+      {"segment", seg->name()},
       {"hits", n(s.hits)},
       {"misses", n(s.misses)},
       {"hit_ratio", ratio},
@@ -232,11 +249,26 @@ std::vector<std::pair<std::string, std::string>> DocumentCache::Stats() {
       {"segment_bytes", n(limits.segment_bytes)},
       {"max_entry_bytes", n(limits.max_entry_bytes)},
       {"shards", n(limits.shard_count)},
-      {"fills_skipped", n(s.fenced_puts + skipped_in_transaction)},
+      {"fills_skipped", n(s.fenced_puts + counter(SegmentCounter::kFillsSkippedInTransaction))},
       {"fills_refused_too_large", n(s.refused_too_large)},
       {"invalidations", n(s.invalidations)},
-      {"lock_recoveries", n(s.lock_recoveries)},
-      {"errors", n(errors + s.corruption_resets)},
+      {"lock_recoveries", n(s.lock_recoveries + pending.lock_recoveries)},
+      {"errors", n(counter(SegmentCounter::kErrors) + s.corruption_resets)},
+      {"accesses_recorded", n(pending.recorded)},
+      {"pending_documents", n(pending.keys)},
+      {"pending_accesses", n(pending.accesses)},
+      {"pending_capacity", n(pending.capacity)},
+      {"pending_fullest_percent", n(pending.fullest_percent)},
+      {"pending_full", n(pending.refused_full)},
+      {"flushes", n(counter(SegmentCounter::kFlushes))},
+      {"rows_flushed", n(counter(SegmentCounter::kRowsFlushed))},
+      {"accesses_flushed", n(counter(SegmentCounter::kAccessesFlushed))},
+      {"flush_failures", n(counter(SegmentCounter::kFlushFailures))},
+      {"inline_flushes", n(counter(SegmentCounter::kInlineFlushes))},
+      {"last_flush", time_or_empty(last_flush_ms)},
+      {"flush_lag_ms", n(lag_ms)},
+      {"sidecar_pid", n(counter(SegmentCounter::kSidecarPid))},
+      {"sidecar_heartbeat", time_or_empty(counter(SegmentCounter::kSidecarHeartbeatMs))},
   };
 }
 

@@ -63,14 +63,6 @@ bool SetCacheSettings(const CacheSettings& settings, std::string* error);
 // Why the environment's settings were not taken, or "".
 std::string CacheSettingsEnvironmentError();
 
-// Extension-level counters kept in the segment's user counters, so that
-// docstore_stats shows the same numbers in every process.
-enum class CacheCounter : size_t {
-  kFillsSkippedInTransaction = 0,  // miss read inside a write transaction
-  kErrors = 1,                     // entries that could not be used
-  kCount,
-};
-
 class DocumentCache {
  public:
   struct AttachFailure {
@@ -81,13 +73,18 @@ class DocumentCache {
   // The cache of the database file `path` (device and inode read from it)
   // with docstore_meta's `database_id`; shared by every connection of this
   // process to that file. nullptr and *failure when there is none.
+  // `encrypted`: the database is keyed, and its documents must not be
+  // cached in plaintext; the segment is used for access counting only.
   static std::shared_ptr<DocumentCache> ForDatabase(const std::string& path,
-                                                    const std::string& database_id,
+                                                    const std::string& database_id, bool encrypted,
                                                     AttachFailure* failure);
 
-  explicit DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool reads_enabled);
+  // `reads_off` non-empty: never serve or fill (it says why); the segment
+  // is still kept coherent and counts accesses.
+  DocumentCache(std::unique_ptr<shmcache::Segment> segment, std::string reads_off);
 
-  bool reads_enabled() const { return reads_enabled_; }
+  bool reads_enabled() const { return reads_off_.empty(); }
+  shmcache::Segment* segment() const { return segment_.get(); }
 
   // On a hit, copies the JSON into allocate(bytes) and returns true.
   bool CopyOut(int64_t id, const std::function<char*(size_t bytes)>& allocate);
@@ -98,16 +95,19 @@ class DocumentCache {
   void Invalidate(int64_t id, int64_t clock);
   // Drops every entry; returns how many there were.
   uint64_t Clear();
-  void Count(CacheCounter counter);
+  // Counts one access to `id` now. kOk, or shmcache's kFull when the pending
+  // table must be flushed first.
+  shmcache::Status RecordAccess(int64_t id);
 
   bool Lookup(int64_t id, shmcache::EntryInfo* info);
   void ForEach(const std::function<void(const shmcache::EntryInfo&)>& visit);
-  // (name, value) rows for docstore_stats.
+  // (name, value) rows for docstore_stats: the cache's and the access
+  // counting's.
   std::vector<std::pair<std::string, std::string>> Stats();
 
  private:
   std::unique_ptr<shmcache::Segment> segment_;
-  const bool reads_enabled_;
+  const std::string reads_off_;
 };
 
 }  // namespace docstore

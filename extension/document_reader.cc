@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "json_text.h"
+#include "segment_counters.h"
 #include "sql_values.h"
 
 namespace docstore {
@@ -79,7 +80,7 @@ LookupResult ReadDocumentThrough(ConnectionState* state, int64_t id, std::string
       cache->Fill(id, *json, sqlite3_column_int64(stmt, kVersion),
                   sqlite3_column_int64(stmt, kSnapshotClock));
     } else {
-      cache->Count(CacheCounter::kFillsSkippedInTransaction);
+      AddSegmentCounter(cache->segment(), SegmentCounter::kFillsSkippedInTransaction, 1);
     }
   }
   return LookupResult::kFound;

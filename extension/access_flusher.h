@@ -1,0 +1,33 @@
+// Writing pending accesses from a segment into the database, exactly once:
+// shared by doc_flush() (through the calling connection) and docstore-sidecar
+// (through its own). Compiled into both, against whichever SQLite API header
+// the target provides as "sqlite_api.h".
+#ifndef DOCSTORE_EXTENSION_ACCESS_FLUSHER_H_
+#define DOCSTORE_EXTENSION_ACCESS_FLUSHER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "segment_counters.h"
+#include "shmcache/shmcache.h"
+#include "sqlite_api.h"
+
+namespace docstore {
+
+struct FlushResult {
+  uint64_t rows = 0;      // document_access rows updated or inserted
+  uint64_t accesses = 0;  // accesses those rows gained
+  bool busy = false;      // another flusher holds the flush lock (only when !wait)
+};
+
+// Freezes what is pending in `segment`, writes it into `db` in one
+// transaction with the batches' sequence numbers, commits, then releases the
+// batches. On any error (SQLITE_BUSY, SQLITE_FULL, read-only, ...) rolls back
+// and leaves every access pending for the next flush. `db` must not be inside
+// a transaction. Accesses to documents that no longer exist are dropped.
+bool FlushPendingAccesses(sqlite3* db, shmcache::Segment* segment, bool wait, FlushResult* result,
+                          std::string* error);
+
+}  // namespace docstore
+
+#endif  // DOCSTORE_EXTENSION_ACCESS_FLUSHER_H_
