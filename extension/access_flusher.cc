@@ -43,9 +43,18 @@ bool Run(sqlite3* db, sqlite3_stmt* stmt, std::string* error) {
   return false;
 }
 
+// A document's access fields after the flush, for the cached copy.
+struct FlushedRow {
+  int64_t id;
+  int64_t count;
+  bool has_last;
+  std::string last;
+};
+
 // Writes the batches; false (with *error) leaves the transaction to roll back.
+// With `rows`, also reads back each row's new values.
 bool WriteBatches(sqlite3* db, const std::vector<shmcache::PendingBatch>& batches, uint64_t instance,
-                  FlushResult* result, std::string* error) {
+                  FlushResult* result, std::vector<FlushedRow>* rows, std::string* error) {
   Statements statements(db);
   sqlite3_stmt* applied = statements.Prepare(
       "SELECT 1 FROM docstore_access_flushes WHERE shard = ?1 AND instance = ?2 AND seq >= ?3", error);
@@ -62,7 +71,12 @@ bool WriteBatches(sqlite3* db, const std::vector<shmcache::PendingBatch>& batche
       error);
   sqlite3_stmt* mark = statements.Prepare(
       "INSERT OR REPLACE INTO docstore_access_flushes(shard, instance, seq) VALUES (?1, ?2, ?3)", error);
-  if (applied == nullptr || update == nullptr || insert == nullptr || mark == nullptr) return false;
+  sqlite3_stmt* read_back = statements.Prepare(
+      "SELECT access_count, last_accessed FROM document_access WHERE doc_id = ?1", error);
+  if (applied == nullptr || update == nullptr || insert == nullptr || mark == nullptr ||
+      read_back == nullptr) {
+    return false;
+  }
   const auto instance_value = static_cast<sqlite3_int64>(instance);
   for (const shmcache::PendingBatch& batch : batches) {
     sqlite3_bind_int64(applied, 1, batch.shard);
@@ -89,6 +103,14 @@ bool WriteBatches(sqlite3* db, const std::vector<shmcache::PendingBatch>& batche
       }
       ++result->rows;
       result->accesses += access.count;
+      if (rows == nullptr) continue;
+      sqlite3_bind_int64(read_back, 1, static_cast<sqlite3_int64>(access.key));
+      if (sqlite3_step(read_back) == SQLITE_ROW) {
+        const auto* last = reinterpret_cast<const char*>(sqlite3_column_text(read_back, 1));
+        rows->push_back({static_cast<int64_t>(access.key), sqlite3_column_int64(read_back, 0), last != nullptr,
+                         last != nullptr ? last : ""});
+      }
+      sqlite3_reset(read_back);
     }
     sqlite3_bind_int64(mark, 1, batch.shard);
     sqlite3_bind_int64(mark, 2, instance_value);
@@ -100,13 +122,14 @@ bool WriteBatches(sqlite3* db, const std::vector<shmcache::PendingBatch>& batche
 
 }  // namespace
 
-bool FlushPendingAccesses(sqlite3* db, shmcache::Segment* segment, bool wait, FlushResult* result,
+bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, bool wait, FlushResult* result,
                           std::string* error) {
   *result = FlushResult{};
   if (!sqlite3_get_autocommit(db)) {
     *error = "cannot flush inside a transaction: the counts would commit or roll back with it";
     return false;
   }
+  shmcache::Segment* segment = cache->segment();
   auto flush = segment->BeginFlush(wait);
   if (flush == nullptr) {
     result->busy = true;
@@ -114,17 +137,26 @@ bool FlushPendingAccesses(sqlite3* db, shmcache::Segment* segment, bool wait, Fl
   }
   const std::vector<shmcache::PendingBatch> batches = flush->Freeze();
   if (batches.empty()) return true;
+  std::vector<FlushedRow> rows;
+  std::vector<FlushedRow>* wanted_rows = cache->reads_enabled() ? &rows : nullptr;
   if (!Exec(db, "BEGIN IMMEDIATE", error)) {
     AddSegmentCounter(segment, SegmentCounter::kFlushFailures, 1);
     return false;
   }
-  if (!WriteBatches(db, batches, flush->instance(), result, error) || !Exec(db, "COMMIT", error)) {
+  if (!WriteBatches(db, batches, flush->instance(), result, wanted_rows, error) ||
+      !Exec(db, "COMMIT", error)) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     AddSegmentCounter(segment, SegmentCounter::kFlushFailures, 1);
     *result = FlushResult{};
     return false;
   }
   for (const shmcache::PendingBatch& batch : batches) flush->Release(batch);
+  // Cached documents show their accesses as flushed so far. A reader that
+  // read the row before this commit may still fill the old counts after this
+  // update; they are corrected by the document's next flush.
+  for (const FlushedRow& row : rows) {
+    cache->UpdateAccess(row.id, row.count, row.has_last ? row.last.c_str() : nullptr);
+  }
   AddSegmentCounter(segment, SegmentCounter::kFlushes, 1);
   AddSegmentCounter(segment, SegmentCounter::kRowsFlushed, result->rows);
   AddSegmentCounter(segment, SegmentCounter::kAccessesFlushed, result->accesses);

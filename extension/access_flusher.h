@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "document_cache.h"
 #include "segment_counters.h"
-#include "shmcache/shmcache.h"
 #include "sqlite_api.h"
 
 namespace docstore {
@@ -20,12 +20,13 @@ struct FlushResult {
   bool busy = false;      // another flusher holds the flush lock (only when !wait)
 };
 
-// Freezes what is pending in `segment`, writes it into `db` in one
-// transaction with the batches' sequence numbers, commits, then releases the
-// batches. On any error (SQLITE_BUSY, SQLITE_FULL, read-only, ...) rolls back
-// and leaves every access pending for the next flush. `db` must not be inside
-// a transaction. Accesses to documents that no longer exist are dropped.
-bool FlushPendingAccesses(sqlite3* db, shmcache::Segment* segment, bool wait, FlushResult* result,
+// Freezes what is pending in the cache's segment, writes it into `db` in one
+// transaction with the batches' sequence numbers, commits, releases the
+// batches, and brings the access fields of cached documents up to date. On
+// any error (SQLITE_BUSY, SQLITE_FULL, read-only, ...) rolls back and leaves
+// every access pending for the next flush. `db` must not be inside a
+// transaction. Accesses to documents that no longer exist are dropped.
+bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, bool wait, FlushResult* result,
                           std::string* error);
 
 }  // namespace docstore

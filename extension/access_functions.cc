@@ -44,7 +44,7 @@ void DocFlush(sqlite3_context* ctx, int, sqlite3_value**) {
   AddSegmentCounter(cache->segment(), SegmentCounter::kInlineFlushes, 1);
   FlushResult result;
   std::string error;
-  if (!FlushPendingAccesses(state->db(), cache->segment(), /*wait=*/true, &result, &error)) {
+  if (!FlushPendingAccesses(state->db(), cache, /*wait=*/true, &result, &error)) {
     const std::string message = "doc_flush: " + error + "; the accesses stay pending";
     sqlite3_result_error(ctx, message.c_str(), -1);
     return;

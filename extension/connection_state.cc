@@ -121,7 +121,7 @@ bool ConnectionState::RecordAccess(int64_t id, std::string* error) {
   AddSegmentCounter(segment, SegmentCounter::kInlineFlushes, 1);
   FlushResult result;
   std::string flush_error;
-  if (!FlushPendingAccesses(db_, segment, /*wait=*/true, &result, &flush_error)) {
+  if (!FlushPendingAccesses(db_, cache, /*wait=*/true, &result, &flush_error)) {
     *error = "cannot record the access: the pending-access table is full and flushing it failed (" +
              flush_error + "); run docstore-sidecar or SELECT doc_flush() outside a transaction";
     return false;

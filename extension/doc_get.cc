@@ -33,21 +33,19 @@ void DocGet(sqlite3_context* ctx, int, sqlite3_value** argv) {
   if (cache != nullptr && cache->reads_enabled()) {
     // A hit: one copy, from the segment into memory SQLite takes over.
     char* text = nullptr;
-    size_t bytes = 0;
-    const bool hit = cache->CopyOut(id, [&](size_t n) {
+    const size_t length = cache->Get(id, [&](size_t capacity) {
       sqlite3_free(text);  // called again if a writer got in the way
-      bytes = n;
-      text = static_cast<char*>(sqlite3_malloc64(n + 1));
+      text = static_cast<char*>(sqlite3_malloc64(capacity));
       return text;
     });
-    if (hit) {
+    if (length != 0) {
       if (!state->RecordAccess(id, &error)) {
         sqlite3_free(text);
         const std::string message = "doc_get: " + error;
         sqlite3_result_error(ctx, message.c_str(), -1);
         return;
       }
-      sqlite3_result_text64(ctx, text, bytes, sqlite3_free, SQLITE_UTF8);
+      sqlite3_result_text64(ctx, text, length, sqlite3_free, SQLITE_UTF8);
       return;
     }
     sqlite3_free(text);

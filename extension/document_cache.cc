@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -179,18 +180,101 @@ std::shared_ptr<DocumentCache> DocumentCache::ForDatabase(const std::string& pat
 DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, std::string reads_off)
     : segment_(std::move(segment)), reads_off_(std::move(reads_off)) {}
 
-bool DocumentCache::CopyOut(int64_t id, const std::function<char*(size_t bytes)>& allocate) {
-  return segment_->CopyOut(static_cast<uint64_t>(id), allocate) == shmcache::Status::kOk;
+namespace {
+
+// [int64 access_count][uint8 has_last_accessed][24 bytes last_accessed]
+constexpr size_t kAccessHeaderBytes = 8 + 1 + kIsoTimeBytes;
+// The longest ,"access_count":N,"last_accessed":"..."}.
+constexpr size_t kAccessFieldsMaxBytes = 96;
+
+bool IsIsoTime(const char* text) {
+  if (text == nullptr || std::strlen(text) != kIsoTimeBytes) return false;
+  for (size_t i = 0; i < kIsoTimeBytes; ++i) {
+    const char c = text[i];
+    if (!((c >= '0' && c <= '9') || c == '-' || c == ':' || c == '.' || c == 'T' || c == 'Z')) return false;
+  }
+  return true;
+}
+
+std::string AccessHeader(int64_t access_count, const char* last_accessed) {
+  std::string header(kAccessHeaderBytes, '\0');
+  std::memcpy(header.data(), &access_count, 8);
+  if (last_accessed != nullptr) {
+    header[8] = 1;
+    std::memcpy(header.data() + 9, last_accessed, kIsoTimeBytes);
+  }
+  return header;
+}
+
+// Writes ,"access_count":N,"last_accessed":"..."} (null for a null `last`),
+// the end of every doc_get JSON, at `out`; returns its length (at most
+// kAccessFieldsMaxBytes).
+size_t FormatAccessFields(char* out, int64_t count, const char* last) {
+  char* at = out;
+  auto put = [&at](std::string_view text) {
+    std::memcpy(at, text.data(), text.size());
+    at += text.size();
+  };
+  put(",\"access_count\":");
+  at = std::to_chars(at, at + 20, count).ptr;
+  put(",\"last_accessed\":");
+  if (last == nullptr) {
+    put("null");
+  } else {
+    put("\"");
+    put(std::string_view(last, kIsoTimeBytes));
+    put("\"");
+  }
+  put("}");
+  return static_cast<size_t>(at - out);
+}
+
+}  // namespace
+
+size_t DocumentCache::Get(int64_t id, const std::function<char*(size_t capacity)>& allocate) {
+  char* buffer = nullptr;
+  size_t stored = 0;
+  const auto status = segment_->CopyOut(static_cast<uint64_t>(id), [&](size_t bytes) {
+    stored = bytes;
+    buffer = bytes < kAccessHeaderBytes ? nullptr : allocate(bytes + kAccessFieldsMaxBytes);
+    return buffer;
+  });
+  if (status != shmcache::Status::kOk) return 0;
+  // Turn [header][head] into [head][access fields] in the same buffer.
+  int64_t count = 0;
+  std::memcpy(&count, buffer, 8);
+  char last[kIsoTimeBytes + 1] = {};
+  const bool has_last = buffer[8] != 0;
+  if (has_last) std::memcpy(last, buffer + 9, kIsoTimeBytes);
+  const size_t head = stored - kAccessHeaderBytes;
+  std::memmove(buffer, buffer + kAccessHeaderBytes, head);
+  return head + FormatAccessFields(buffer + head, count, has_last ? last : nullptr);
 }
 
 bool DocumentCache::Get(int64_t id, std::string* json) {
-  return segment_->Get(static_cast<uint64_t>(id), json) == shmcache::Status::kOk;
+  const size_t length = Get(id, [json](size_t capacity) {
+    json->resize(capacity);
+    return json->data();
+  });
+  json->resize(length);
+  return length != 0;
 }
 
-void DocumentCache::Fill(int64_t id, std::string_view json, int64_t version, int64_t snapshot_clock) {
-  if (snapshot_clock < 0) return;
-  segment_->PutIfFresh(static_cast<uint64_t>(id), json, static_cast<uint64_t>(version),
+void DocumentCache::Fill(int64_t id, std::string_view json_head, int64_t access_count,
+                         const char* last_accessed, int64_t version, int64_t snapshot_clock) {
+  if (snapshot_clock < 0 || (last_accessed != nullptr && !IsIsoTime(last_accessed))) return;
+  std::string value = AccessHeader(access_count, last_accessed);
+  value.append(json_head);
+  segment_->PutIfFresh(static_cast<uint64_t>(id), value, static_cast<uint64_t>(version),
                        static_cast<uint64_t>(snapshot_clock));
+}
+
+void DocumentCache::UpdateAccess(int64_t id, int64_t access_count, const char* last_accessed) {
+  if (last_accessed != nullptr && !IsIsoTime(last_accessed)) {
+    segment_->Erase(static_cast<uint64_t>(id));  // cannot be shown from the header: read it again
+    return;
+  }
+  segment_->Patch(static_cast<uint64_t>(id), 0, AccessHeader(access_count, last_accessed));
 }
 
 void DocumentCache::Invalidate(int64_t id, int64_t clock) {

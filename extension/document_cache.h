@@ -63,6 +63,12 @@ bool SetCacheSettings(const CacheSettings& settings, std::string* error);
 // Why the environment's settings were not taken, or "".
 std::string CacheSettingsEnvironmentError();
 
+// A cached document is the doc_get JSON cut before its access fields,
+// behind a fixed header that holds those fields as flushed so far: a flush
+// rewrites the header in place (UpdateAccess), so counting accesses never
+// evicts a document or makes it be read again.
+inline constexpr size_t kIsoTimeBytes = 24;  // "2026-11-24T19:30:00.000Z"
+
 class DocumentCache {
  public:
   struct AttachFailure {
@@ -86,12 +92,20 @@ class DocumentCache {
   bool reads_enabled() const { return reads_off_.empty(); }
   shmcache::Segment* segment() const { return segment_.get(); }
 
-  // On a hit, copies the JSON into allocate(bytes) and returns true.
-  bool CopyOut(int64_t id, const std::function<char*(size_t bytes)>& allocate);
+  // On a hit, writes the document's JSON into allocate(capacity) (which may
+  // be called more than once; the last buffer counts) and returns its length.
+  // 0 on a miss.
+  size_t Get(int64_t id, const std::function<char*(size_t capacity)>& allocate);
   bool Get(int64_t id, std::string* json);
-  // Caches `json`, read in a snapshot whose docstore_clock was
-  // `snapshot_clock`, unless a write newer than that snapshot has fenced it.
-  void Fill(int64_t id, std::string_view json, int64_t version, int64_t snapshot_clock);
+  // Caches a document: `json_head` is its JSON up to its access fields,
+  // `access_count` and `last_accessed` (nullptr for null) their values, all
+  // read in a snapshot whose docstore_clock was `snapshot_clock`. Refused
+  // when a write newer than that snapshot has fenced it, or when
+  // last_accessed is not the ISO time docstore writes.
+  void Fill(int64_t id, std::string_view json_head, int64_t access_count, const char* last_accessed,
+            int64_t version, int64_t snapshot_clock);
+  // After a flush committed: the document's access fields as they now are.
+  void UpdateAccess(int64_t id, int64_t access_count, const char* last_accessed);
   void Invalidate(int64_t id, int64_t clock);
   // Drops every entry; returns how many there were.
   uint64_t Clear();

@@ -30,7 +30,8 @@ void AppendMetadata(std::string* out, sqlite3_stmt* stmt) {
   AppendColumnAsJson(out, stmt, kMetadata);
 }
 
-void BuildDocumentJson(std::string* out, sqlite3_stmt* stmt) {
+// The JSON up to (not including) its access fields.
+void BuildDocumentHead(std::string* out, sqlite3_stmt* stmt) {
   out->clear();
   out->append("{\"id\":");
   AppendColumnAsJson(out, stmt, kId);
@@ -48,15 +49,6 @@ void BuildDocumentJson(std::string* out, sqlite3_stmt* stmt) {
   AppendColumnAsJson(out, stmt, kUpdatedAt);
   out->append(",\"version\":");
   AppendColumnAsJson(out, stmt, kVersion);
-  out->append(",\"access_count\":");
-  if (sqlite3_column_type(stmt, kAccessCount) == SQLITE_NULL) {
-    out->append("0");  // never accessed: no document_access row yet
-  } else {
-    AppendColumnAsJson(out, stmt, kAccessCount);
-  }
-  out->append(",\"last_accessed\":");
-  AppendColumnAsJson(out, stmt, kLastAccessed);
-  out->push_back('}');
 }
 
 }  // namespace
@@ -73,12 +65,31 @@ LookupResult ReadDocumentThrough(ConnectionState* state, int64_t id, std::string
     *error = sqlite3_errmsg(state->db());
     return LookupResult::kError;
   }
-  BuildDocumentJson(json, stmt);
+  BuildDocumentHead(json, stmt);
+  const size_t head = json->size();
+  json->append(",\"access_count\":");
+  if (sqlite3_column_type(stmt, kAccessCount) == SQLITE_NULL) {
+    json->append("0");  // never accessed: no document_access row yet
+  } else {
+    AppendColumnAsJson(json, stmt, kAccessCount);
+  }
+  json->append(",\"last_accessed\":");
+  AppendColumnAsJson(json, stmt, kLastAccessed);
+  json->push_back('}');
+  // The cache keeps the access fields apart (document_cache.h), as an integer
+  // and docstore's ISO time; a row holding anything else is not cached.
+  const int64_t access_count = sqlite3_column_int64(stmt, kAccessCount);
+  const char* last_accessed = sqlite3_column_type(stmt, kLastAccessed) == SQLITE_TEXT
+                                  ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, kLastAccessed))
+                                  : nullptr;
   DocumentCache* cache = state->Cache();
   if (cache != nullptr && cache->reads_enabled()) {
-    if (state->CanFill()) {
-      cache->Fill(id, *json, sqlite3_column_int64(stmt, kVersion),
-                  sqlite3_column_int64(stmt, kSnapshotClock));
+    const int count_type = sqlite3_column_type(stmt, kAccessCount);
+    const int last_type = sqlite3_column_type(stmt, kLastAccessed);
+    if (state->CanFill() && (count_type == SQLITE_INTEGER || count_type == SQLITE_NULL) &&
+        (last_type == SQLITE_TEXT || last_type == SQLITE_NULL)) {
+      cache->Fill(id, std::string_view(*json).substr(0, head), access_count, last_accessed,
+                  sqlite3_column_int64(stmt, kVersion), sqlite3_column_int64(stmt, kSnapshotClock));
     } else {
       AddSegmentCounter(cache->segment(), SegmentCounter::kFillsSkippedInTransaction, 1);
     }

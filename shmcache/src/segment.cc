@@ -830,6 +830,38 @@ Status Segment::PutIfFresh(uint64_t key, std::string_view value, uint64_t versio
   });
 }
 
+Status Segment::Patch(uint64_t key, uint64_t offset, std::string_view bytes) {
+  Impl& impl = *impl_;
+  uint32_t bucket;
+  const Impl::Shard s = impl.ShardFor(key, &bucket);
+  return impl.WithShard(s, Status::kNotFound, [&] {
+    const uint32_t index = Impl::Find(s, bucket, key);
+    if (index == kNil) return Status::kNotFound;
+    const uint32_t value_bytes = impl.ValueBytes(s, index);
+    if (offset > value_bytes || bytes.size() > value_bytes - offset) return Status::kInvalidArgument;
+    // Walk the chain to the chunks holding the range.
+    uint8_t* chunk = s.Chunk(index);
+    uint64_t chunk_start = 0;  // value offset of this chunk's first byte
+    uint32_t header = kFirstChunkHeader;
+    size_t written = 0;
+    for (uint32_t steps = 0; written < bytes.size(); ++steps) {
+      if (steps > s.chunk_count) throw ShardCorrupt{};
+      const uint64_t capacity = s.chunk_bytes - header;
+      const uint64_t at = offset + written;
+      if (at < chunk_start + capacity) {
+        const size_t piece = std::min<size_t>(bytes.size() - written, chunk_start + capacity - at);
+        std::memcpy(chunk + header + (at - chunk_start), bytes.data() + written, piece);
+        written += piece;
+      }
+      if (written == bytes.size()) break;
+      chunk_start += capacity;
+      chunk = s.Chunk(LoadField<uint32_t>(chunk, kOffNext));
+      header = kChunkHeader;
+    }
+    return Status::kOk;
+  });
+}
+
 void Segment::Invalidate(uint64_t key, uint64_t fence) {
   Impl& impl = *impl_;
   uint32_t bucket;
