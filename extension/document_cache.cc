@@ -40,6 +40,7 @@ shmcache::Options OptionsFor(const CacheSettings& s) {
   options.capacity_bytes = s.capacity_bytes;
   options.max_entry_bytes = s.max_entry_bytes;
   options.mode = s.mode;
+  options.pending_slots = s.pending_slots;
   options.shard_count = kMaxShards;
   while (options.shard_count > 1 && !shmcache::Segment::ValidateOptions(options).ok()) {
     options.shard_count /= 2;
@@ -62,6 +63,10 @@ EnvironmentSettings ReadEnvironment() {
   CacheSettings s;
   std::string error = ReadBytesVariable("DOCSTORE_CACHE_BYTES", &s.capacity_bytes);
   if (error.empty()) error = ReadBytesVariable("DOCSTORE_CACHE_MAX_ENTRY_BYTES", &s.max_entry_bytes);
+  uint64_t pending_slots = 0;
+  if (error.empty()) error = ReadBytesVariable("DOCSTORE_PENDING_SLOTS", &pending_slots);
+  if (error.empty() && pending_slots > (1u << 24)) error = "DOCSTORE_PENDING_SLOTS is above 16777216";
+  s.pending_slots = static_cast<uint32_t>(pending_slots);
   if (const char* mode = std::getenv("DOCSTORE_CACHE_MODE"); error.empty() && mode != nullptr && *mode) {
     char* end = nullptr;
     const unsigned long value = std::strtoul(mode, &end, 8);

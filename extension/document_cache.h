@@ -50,11 +50,13 @@ struct CacheSettings {
   uint64_t max_entry_bytes = 1ull << 20;
   mode_t mode = 0600;
   bool enabled = true;  // false: never read or fill (writes still invalidate)
+  uint32_t pending_slots = 0;  // documents with pending accesses; 0: shmcache's default
 };
 
 // Settings for segments this process creates from now on. They start from
 // the environment (DOCSTORE_CACHE_BYTES, DOCSTORE_CACHE_MAX_ENTRY_BYTES,
-// DOCSTORE_CACHE_MODE in octal, DOCSTORE_CACHE=off) and can be changed by
+// DOCSTORE_CACHE_MODE in octal, DOCSTORE_CACHE=off, DOCSTORE_PENDING_SLOTS)
+// and can be changed by
 // docstore_cache_config() until this process attaches its first segment.
 CacheSettings CurrentCacheSettings();
 // False, with *error, for settings no segment can have or once a segment is

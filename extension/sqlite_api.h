@@ -1,12 +1,18 @@
-// Every extension source includes SQLite through this header, so that all of
-// them call through the one sqlite3_api table that the loading runtime handed
-// to sqlite3_docstore_init (see docstore.cc). Which sqlite3ext.h this finds is
-// chosen by the build: /usr/include for docstore.so, /usr/include/sqlcipher for
-// docstore_sqlcipher.so.
+// Every source shared by the extension includes SQLite through this header.
+// In the extension, all of them call through the one sqlite3_api table that
+// the loading runtime handed to sqlite3_docstore_init (see docstore.cc); which
+// sqlite3ext.h that is is chosen by the build: /usr/include for docstore.so,
+// /usr/include/sqlcipher for docstore_sqlcipher.so. docstore-sidecar, which
+// compiles some of the same sources, links SQLite itself
+// (DOCSTORE_SQLITE_LINKED).
 #ifndef DOCSTORE_EXTENSION_SQLITE_API_H_
 #define DOCSTORE_EXTENSION_SQLITE_API_H_
 
+#ifdef DOCSTORE_SQLITE_LINKED
+#include <sqlite3.h>
+#else
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT3
+#endif
 
 #endif  // DOCSTORE_EXTENSION_SQLITE_API_H_

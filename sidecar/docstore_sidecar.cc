@@ -1,0 +1,277 @@
+// docstore-sidecar: writes the accesses that doc_get and doc_touch counted in
+// a database's shared-memory segment into its document_access table, in
+// batched transactions, exactly once (see extension/access_flusher.h).
+//
+//   docstore-sidecar [options] DATABASE
+//     --interval-ms N   flush every N ms (default 100)
+//     --fill-percent P  flush at once when a pending table is P% full (default 50)
+//     --once            flush once and exit (0: flushed or nothing to do)
+//     --key-file PATH   SQLCipher key from a file readable by its owner only
+//     --key-fd N        SQLCipher key from an inherited descriptor
+//     --verbose         one line per flush (otherwise one line per error)
+//
+// SIGTERM or SIGINT: a last flush, then exit 0. The key is never taken from
+// the command line, where other users could read it. A sidecar killed at
+// any instant loses and doubles nothing: the next one (or doc_flush) finds
+// what it froze and the database says whether it was written.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "access_flusher.h"
+#include "document_cache.h"
+#include "segment_counters.h"
+#include "sqlite_api.h"
+
+namespace docstore {
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+void RequestStop(int) { stop_requested = true; }
+
+struct Options {
+  std::string database;
+  int interval_ms = 100;
+  int fill_percent = 50;
+  bool once = false;
+  bool verbose = false;
+  std::string key_file;
+  int key_fd = -1;
+};
+
+[[noreturn]] void Usage(const char* problem) {
+  if (problem != nullptr) std::fprintf(stderr, "docstore-sidecar: %s\n", problem);
+  std::fprintf(stderr,
+               "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--verbose]\n"
+               "                        [--key-file PATH | --key-fd N] DATABASE\n");
+  std::exit(2);
+}
+
+int ParseInt(const char* text, int low, int high, const char* what) {
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || value < low || value > high) {
+    const std::string problem = std::string(what) + " must be a number from " + std::to_string(low) +
+                                " to " + std::to_string(high);
+    Usage(problem.c_str());
+  }
+  return static_cast<int>(value);
+}
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) Usage((arg + " needs a value").c_str());
+      return argv[++i];
+    };
+    if (arg == "--interval-ms") {
+      o.interval_ms = ParseInt(value(), 1, 3600000, "--interval-ms");
+    } else if (arg == "--fill-percent") {
+      o.fill_percent = ParseInt(value(), 1, 100, "--fill-percent");
+    } else if (arg == "--once") {
+      o.once = true;
+    } else if (arg == "--verbose") {
+      o.verbose = true;
+    } else if (arg == "--key-file") {
+      o.key_file = value();
+    } else if (arg == "--key-fd") {
+      o.key_fd = ParseInt(value(), 0, 1 << 20, "--key-fd");
+    } else if (arg == "--help" || arg == "-h") {
+      Usage(nullptr);
+    } else if (!arg.empty() && arg[0] == '-') {
+      Usage(("unknown option " + arg).c_str());
+    } else if (o.database.empty()) {
+      o.database = arg;
+    } else {
+      Usage("one database only");
+    }
+  }
+  if (o.database.empty()) Usage("no database given");
+  if (!o.key_file.empty() && o.key_fd >= 0) Usage("--key-file or --key-fd, not both");
+  return o;
+}
+
+// The whole of an open descriptor, one trailing newline dropped.
+bool ReadKey(int fd, std::string* key) {
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) key->append(buffer, static_cast<size_t>(n));
+  if (n < 0) return false;
+  if (!key->empty() && key->back() == '\n') key->pop_back();
+  if (!key->empty() && key->back() == '\r') key->pop_back();
+  return true;
+}
+
+bool LoadKey(const Options& o, std::string* key, std::string* error) {
+  if (o.key_fd >= 0) {
+    if (!ReadKey(o.key_fd, key)) {
+      *error = "cannot read the key from descriptor " + std::to_string(o.key_fd) + ": " + std::strerror(errno);
+      return false;
+    }
+    close(o.key_fd);
+  } else {
+    const int fd = open(o.key_file.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+      *error = "cannot open the key file " + o.key_file + ": " + std::strerror(errno);
+      if (fd >= 0) close(fd);
+      return false;
+    }
+    if ((st.st_mode & 077) != 0) {
+      close(fd);
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
+      *error = "the key file " + o.key_file + " can be read by others (mode " + mode + "); chmod 600 it";
+      return false;
+    }
+    const bool ok = ReadKey(fd, key);
+    close(fd);
+    if (!ok) {
+      *error = "cannot read the key file " + o.key_file;
+      return false;
+    }
+  }
+  if (key->empty()) {
+    *error = "the key is empty";
+    return false;
+  }
+  return true;
+}
+
+std::string QueryText(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string value;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
+      sqlite3_column_text(stmt, 0) != nullptr) {
+    value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+class Sidecar {
+ public:
+  explicit Sidecar(Options options) : o_(std::move(options)) {}
+  ~Sidecar() {
+    if (db_ != nullptr) sqlite3_close(db_);
+  }
+
+  int Run() {
+    std::string error;
+    if (!Open(&error)) {
+      std::fprintf(stderr, "docstore-sidecar: %s\n", error.c_str());
+      return 1;
+    }
+    if (o_.once) return Flush() ? 0 : 1;
+    auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
+    while (!stop_requested) {
+      Heartbeat();
+      const auto now = std::chrono::steady_clock::now();
+      const bool due = now - last_attempt >= std::chrono::milliseconds(o_.interval_ms);
+      if (due || FullEnough()) {
+        Flush();
+        last_attempt = now;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(o_.interval_ms, 10)));
+    }
+    const bool flushed = Flush();
+    SetSegmentCounter(cache_->segment(), SegmentCounter::kSidecarPid, 0);
+    return flushed ? 0 : 1;
+  }
+
+ private:
+  bool Open(std::string* error) {
+    if (sqlite3_open_v2(o_.database.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      *error = "cannot open " + o_.database + ": " + sqlite3_errmsg(db_);
+      return false;
+    }
+    sqlite3_busy_timeout(db_, 1000);
+    const bool keyed = !o_.key_file.empty() || o_.key_fd >= 0;
+    if (keyed) {
+      std::string key;
+      if (!LoadKey(o_, &key, error)) return false;
+      // Derived once here, for the life of the connection (not per flush).
+      const int rc = sqlite3_key(db_, key.data(), static_cast<int>(key.size()));
+      std::fill(key.begin(), key.end(), '\0');
+      if (rc != SQLITE_OK) {
+        *error = std::string("cannot apply the key: ") + sqlite3_errmsg(db_);
+        return false;
+      }
+    }
+    if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      *error = "cannot read " + o_.database + " (" + sqlite3_errmsg(db_) + ")" +
+               (keyed ? ": wrong key or cipher settings?" : ": encrypted? give --key-file or --key-fd");
+      return false;
+    }
+    const std::string database_id = QueryText(db_, "SELECT value FROM docstore_meta WHERE key = 'database_id'");
+    if (database_id.empty()) {
+      *error = o_.database + " has no docstore schema: run SELECT docstore_init() on it first";
+      return false;
+    }
+    DocumentCache::AttachFailure failure;
+    cache_ = DocumentCache::ForDatabase(o_.database, database_id, keyed, &failure);
+    if (cache_ == nullptr) {
+      *error = "cannot use the shared segment of " + o_.database + ": " + failure.reason;
+      return false;
+    }
+    return true;
+  }
+
+  void Heartbeat() {
+    shmcache::Segment* segment = cache_->segment();
+    SetSegmentCounter(segment, SegmentCounter::kSidecarPid, static_cast<uint64_t>(getpid()));
+    SetSegmentCounter(segment, SegmentCounter::kSidecarHeartbeatMs, static_cast<uint64_t>(NowMilliseconds()));
+  }
+
+  bool FullEnough() {
+    return cache_->segment()->GetPendingTotals().fullest_percent >= static_cast<uint64_t>(o_.fill_percent);
+  }
+
+  // One flush; logs a failure once until the next success.
+  bool Flush() {
+    FlushResult result;
+    std::string error;
+    if (!FlushPendingAccesses(db_, cache_.get(), /*wait=*/true, &result, &error)) {
+      if (error != last_error_) std::fprintf(stderr, "docstore-sidecar: flush failed, will retry: %s\n", error.c_str());
+      last_error_ = error;
+      return false;
+    }
+    if (!last_error_.empty()) std::fprintf(stderr, "docstore-sidecar: flushing again\n");
+    last_error_.clear();
+    if (o_.verbose && result.rows > 0) {
+      std::fprintf(stderr, "docstore-sidecar: flushed %llu accesses to %llu documents\n",
+                   static_cast<unsigned long long>(result.accesses), static_cast<unsigned long long>(result.rows));
+    }
+    return true;
+  }
+
+  const Options o_;
+  sqlite3* db_ = nullptr;
+  std::shared_ptr<DocumentCache> cache_;
+  std::string last_error_;
+};
+
+}  // namespace
+}  // namespace docstore
+
+int main(int argc, char** argv) {
+  const docstore::Options options = docstore::ParseOptions(argc, argv);
+  struct sigaction action {};
+  action.sa_handler = docstore::RequestStop;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  return docstore::Sidecar(options).Run();
+}
