@@ -122,32 +122,24 @@ bool WriteBatches(sqlite3* db, const std::vector<shmcache::PendingBatch>& batche
 
 }  // namespace
 
-bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, bool wait, FlushResult* result,
-                          std::string* error) {
-  *result = FlushResult{};
-  if (!sqlite3_get_autocommit(db)) {
-    *error = "cannot flush inside a transaction: the counts would commit or roll back with it";
-    return false;
-  }
+namespace {
+
+// One transaction: the batches Freeze gives, written, committed, released.
+// *resumed: some were left over by an earlier flush, so another round is due.
+bool FlushRound(sqlite3* db, DocumentCache* cache, shmcache::AccessFlush* flush, FlushResult* result,
+                bool* resumed, std::string* error) {
   shmcache::Segment* segment = cache->segment();
-  auto flush = segment->BeginFlush(wait);
-  if (flush == nullptr) {
-    result->busy = true;
-    return true;
-  }
   const std::vector<shmcache::PendingBatch> batches = flush->Freeze();
+  *resumed = false;
   if (batches.empty()) return true;
+  for (const shmcache::PendingBatch& batch : batches) *resumed |= batch.resumed;
   std::vector<FlushedRow> rows;
   std::vector<FlushedRow>* wanted_rows = cache->reads_enabled() ? &rows : nullptr;
-  if (!Exec(db, "BEGIN IMMEDIATE", error)) {
-    AddSegmentCounter(segment, SegmentCounter::kFlushFailures, 1);
-    return false;
-  }
-  if (!WriteBatches(db, batches, flush->instance(), result, wanted_rows, error) ||
+  FlushResult round;
+  if (!Exec(db, "BEGIN IMMEDIATE", error)) return false;
+  if (!WriteBatches(db, batches, flush->instance(), &round, wanted_rows, error) ||
       !Exec(db, "COMMIT", error)) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    AddSegmentCounter(segment, SegmentCounter::kFlushFailures, 1);
-    *result = FlushResult{};
     return false;
   }
   for (const shmcache::PendingBatch& batch : batches) flush->Release(batch);
@@ -158,9 +150,37 @@ bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, bool wait, FlushRes
     cache->UpdateAccess(row.id, row.count, row.has_last ? row.last.c_str() : nullptr);
   }
   AddSegmentCounter(segment, SegmentCounter::kFlushes, 1);
-  AddSegmentCounter(segment, SegmentCounter::kRowsFlushed, result->rows);
-  AddSegmentCounter(segment, SegmentCounter::kAccessesFlushed, result->accesses);
+  AddSegmentCounter(segment, SegmentCounter::kRowsFlushed, round.rows);
+  AddSegmentCounter(segment, SegmentCounter::kAccessesFlushed, round.accesses);
   SetSegmentCounter(segment, SegmentCounter::kLastFlushMs, static_cast<uint64_t>(NowMilliseconds()));
+  result->rows += round.rows;
+  result->accesses += round.accesses;
+  return true;
+}
+
+}  // namespace
+
+bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, bool wait, FlushResult* result,
+                          std::string* error) {
+  *result = FlushResult{};
+  if (!sqlite3_get_autocommit(db)) {
+    *error = "cannot flush inside a transaction: the counts would commit or roll back with it";
+    return false;
+  }
+  auto flush = cache->segment()->BeginFlush(wait);
+  if (flush == nullptr) {
+    result->busy = true;
+    return true;
+  }
+  // A second round when the first finished a killed flusher's batches: what
+  // was recorded meanwhile waits in the other table.
+  bool resumed = true;
+  for (int round = 0; round < 2 && resumed; ++round) {
+    if (!FlushRound(db, cache, flush.get(), result, &resumed, error)) {
+      AddSegmentCounter(cache->segment(), SegmentCounter::kFlushFailures, 1);
+      return false;
+    }
+  }
   return true;
 }
 

@@ -193,7 +193,8 @@ std::vector<PendingBatch> PendingTable::Freeze() {
     ShardLock lock(this, shard);
     if (!lock.locked()) continue;
     PendingShard& s = shards_[shard];
-    if (s.frozen_seq != 0) {
+    const bool resumed = s.frozen_seq != 0;
+    if (resumed) {
       // A flush that died between freezing and switching tables.
       if ((s.active & 1u) == (s.frozen_table & 1u)) s.active = (s.frozen_table & 1u) ^ 1u;
     } else if (s.used[s.active & 1u] > 0) {
@@ -207,7 +208,7 @@ std::vector<PendingBatch> PendingTable::Freeze() {
       s.active = t ^ 1u;
     }
     if (s.frozen_seq == 0) continue;
-    PendingBatch batch{shard, s.frozen_seq, {}};
+    PendingBatch batch{shard, s.frozen_seq, {}, resumed};
     const PendingSlot* slots = Table(shard, s.frozen_table);
     for (uint32_t i = 0; i < slots_per_shard_; ++i) {
       if (slots[i].key != 0 && slots[i].count != 0) {

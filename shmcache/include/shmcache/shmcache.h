@@ -161,6 +161,7 @@ struct PendingBatch {
   uint32_t shard;
   uint64_t seq;
   std::vector<PendingAccess> accesses;
+  bool resumed = false;  // frozen by an earlier flush that did not release it
 };
 
 struct PendingTotals {
@@ -267,7 +268,8 @@ class AccessFlush {
   AccessFlush& operator=(const AccessFlush&) = delete;
 
   // Each shard's frozen table, freezing the active one first where nothing
-  // is frozen and it holds anything.
+  // is frozen and it holds anything. Where a batch is `resumed`, the active
+  // table was left alone: Freeze again after releasing it to flush all.
   std::vector<PendingBatch> Freeze();
   // Clears a batch that is now in the database.
   void Release(const PendingBatch& batch);

@@ -1,0 +1,340 @@
+// Deferred access counting (DESIGN.md invariant 2) with real processes:
+// clients counting accesses, docstore-sidecar flushing them, both killed with
+// SIGKILL; the database must end up with every access that returned, once.
+// Built twice like extension_test (SQLite with docstore.so, SQLCipher 3 with
+// docstore_sqlcipher.so, there on a keyed database with the sidecar given the
+// key through a file).
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "test_database.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using docstore_test::Database;
+
+constexpr int kDocuments = 50;
+
+// Per-document counts of accesses that returned, shared by forked clients.
+struct SharedCounts {
+  std::atomic<uint64_t> returned[kDocuments + 1];
+  std::atomic<bool> stop;
+};
+
+class AccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("docstore-access-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_.emplace(path());
+    db_->Exec("PRAGMA journal_mode = WAL");
+    db_->Value("SELECT docstore_init()");
+    db_->Exec("BEGIN");
+    for (int id = 1; id <= kDocuments; ++id) {
+      db_->Exec("INSERT INTO documents(id, title) VALUES (" + std::to_string(id) + ", 'd')");
+    }
+    db_->Exec("COMMIT");
+    void* memory = mmap(nullptr, sizeof(SharedCounts), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(memory, MAP_FAILED);
+    shared_ = new (memory) SharedCounts{};
+#ifdef DOCSTORE_TEST_SQLCIPHER
+    key_file_ = dir_ / "key";
+    std::ofstream(key_file_) << "correct horse battery staple\n";
+    fs::permissions(key_file_, fs::perms::owner_read | fs::perms::owner_write);
+#endif
+  }
+  void TearDown() override {
+    const std::string segment = db_->Value("SELECT value FROM docstore_stats WHERE name = 'segment'");
+    db_.reset();
+    if (segment.size() > 1 && segment[0] == '/') unlink(("/dev/shm" + segment).c_str());
+    munmap(shared_, sizeof(SharedCounts));
+    fs::remove_all(dir_);
+  }
+  fs::path path() const { return dir_ / "docs.db"; }
+
+  std::map<int, uint64_t> Flushed() {
+    std::map<int, uint64_t> counts;
+    docstore_test::QueryResult r = db_->Query("SELECT doc_id, access_count FROM document_access");
+    for (const auto& row : r.rows) counts[std::stoi(*row[0])] = std::stoull(*row[1]);
+    return counts;
+  }
+
+  // A forked client: doc_touch or doc_get on random documents until told
+  // to stop (or killed), counting in shared memory each call that returned.
+  pid_t SpawnClient(unsigned seed) {
+    const pid_t pid = fork();
+    if (pid != 0) return pid;
+    alarm(120);
+    int code = 0;
+    {
+      Database db(path());
+      sqlite3_stmt* touch = nullptr;
+      sqlite3_stmt* get = nullptr;
+      sqlite3_prepare_v2(db.handle(), "SELECT doc_touch(?1)", -1, &touch, nullptr);
+      sqlite3_prepare_v2(db.handle(), "SELECT doc_get(?1) IS NOT NULL", -1, &get, nullptr);
+      std::mt19937 rng(seed);
+      while (!shared_->stop.load() && code == 0) {
+        const int id = 1 + static_cast<int>(rng() % kDocuments);
+        sqlite3_stmt* stmt = rng() % 2 == 0 ? touch : get;
+        sqlite3_bind_int(stmt, 1, id);
+        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 1) {
+          shared_->returned[id].fetch_add(1);
+        } else {
+          std::fprintf(stderr, "client: %s\n", sqlite3_errmsg(db.handle()));
+          code = 1;
+        }
+        sqlite3_reset(stmt);
+      }
+      sqlite3_finalize(touch);
+      sqlite3_finalize(get);
+    }
+    _exit(code);
+  }
+
+  // docstore-sidecar on this database, as a child process.
+  pid_t SpawnSidecar(const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {DOCSTORE_SIDECAR_PATH, "--interval-ms", "5"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    if (!key_file_.empty()) {
+      args.push_back("--key-file");
+      args.push_back(key_file_.string());
+    }
+    args.push_back(path().string());
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::vector<char*> argv;
+      for (std::string& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    return pid;
+  }
+
+  int RunSidecarOnce() {
+    const pid_t pid = SpawnSidecar({"--once"});
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  fs::path dir_;
+  fs::path key_file_;
+  std::optional<Database> db_;
+  SharedCounts* shared_ = nullptr;
+};
+
+TEST_F(AccessTest, ProcessesTimesAccessesAreAllCountedAfterAFlush) {
+  constexpr int kProcesses = 4, kAccesses = 3000;
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      int failures = 0;
+      {
+        Database db(path());
+        for (int i = 0; i < kAccesses; ++i) {
+          // Process p touches documents p+1, p+2, ... cyclically: overlapping.
+          const std::string id = std::to_string(1 + (p + i) % kDocuments);
+          const std::string sql = i % 2 == 0 ? "SELECT doc_touch(" + id + ")" : "SELECT doc_get(" + id + ") IS NOT NULL";
+          failures += db.Value(sql) != "1";
+        }
+      }
+      _exit(failures == 0 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_TRUE(Flushed().empty()) << "a read wrote to the database";
+  std::map<int, uint64_t> expected;
+  for (int p = 0; p < kProcesses; ++p) {
+    for (int i = 0; i < kAccesses; ++i) ++expected[1 + (p + i) % kDocuments];
+  }
+  EXPECT_EQ(db_->Value("SELECT doc_flush()"), std::to_string(kProcesses * kAccesses));
+  EXPECT_EQ(Flushed(), expected);
+  EXPECT_EQ(db_->Value("SELECT doc_flush()"), "0");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM docstore_pending"), "0");
+}
+
+TEST_F(AccessTest, TheSidecarKilledMidFlushLosesAndDoublesNothing) {
+  std::vector<pid_t> clients;
+  for (unsigned i = 0; i < 2; ++i) clients.push_back(SpawnClient(100 + i));
+  std::mt19937 rng(5);
+  // A keyed database costs the sidecar a key derivation (tens of ms) before
+  // its first flush: let it live long enough to be killed mid-flush.
+  const unsigned min_life_us = key_file_.empty() ? 2000 : 80000;
+  int kills = 0;
+  for (; kills < 120; ++kills) {
+    const pid_t sidecar = SpawnSidecar({});
+    usleep(static_cast<useconds_t>(min_life_us + rng() % 15000));
+    kill(sidecar, SIGKILL);
+    waitpid(sidecar, nullptr, 0);
+  }
+  shared_->stop = true;
+  for (pid_t pid : clients) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  ASSERT_EQ(RunSidecarOnce(), 0);
+  std::map<int, uint64_t> expected;
+  for (int id = 1; id <= kDocuments; ++id) {
+    if (shared_->returned[id] != 0) expected[id] = shared_->returned[id];
+  }
+  ASSERT_FALSE(expected.empty());
+  EXPECT_EQ(Flushed(), expected) << "after " << kills << " sidecars killed";
+  EXPECT_GT(std::stoull(db_->Value("SELECT value FROM docstore_stats WHERE name = 'flushes'")), 10u);
+}
+
+TEST_F(AccessTest, ClientsKilledMidTouchNeitherWedgeNorLoseWhatReturned) {
+  const pid_t sidecar = SpawnSidecar({});
+  std::vector<pid_t> clients;
+  unsigned seed = 200;
+  for (int i = 0; i < 3; ++i) clients.push_back(SpawnClient(seed++));
+  std::mt19937 rng(9);
+  int kills = 0;
+  for (; kills < 60; ++kills) {
+    usleep(static_cast<useconds_t>(1000 + rng() % 8000));
+    pid_t& victim = clients[rng() % clients.size()];
+    kill(victim, SIGKILL);
+    waitpid(victim, nullptr, 0);
+    victim = SpawnClient(seed++);
+  }
+  shared_->stop = true;
+  for (pid_t pid : clients) waitpid(pid, nullptr, 0);
+  kill(sidecar, SIGTERM);
+  int status = 0;
+  waitpid(sidecar, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "SIGTERM: a last flush, then exit 0";
+  ASSERT_EQ(RunSidecarOnce(), 0);
+  const std::map<int, uint64_t> flushed = Flushed();
+  uint64_t total_returned = 0, total_flushed = 0;
+  for (int id = 1; id <= kDocuments; ++id) {
+    const uint64_t returned = shared_->returned[id];
+    const auto it = flushed.find(id);
+    const uint64_t got = it == flushed.end() ? 0 : it->second;
+    EXPECT_GE(got, returned) << "document " << id;
+    total_returned += returned;
+    total_flushed += got;
+  }
+  // A client killed inside doc_touch may have counted the access it was
+  // making before it could return.
+  EXPECT_LE(total_flushed, total_returned + static_cast<uint64_t>(kills));
+  EXPECT_EQ(db_->Value("SELECT doc_touch(1)"), "1") << "a lock stayed held";
+}
+
+// The output of `sql` run by the shell of this build in a new process (so
+// that the environment's cache settings apply), on an unkeyed database.
+std::string RunShell(const std::string& environment, const fs::path& db, const std::string& sql) {
+#ifdef DOCSTORE_TEST_SQLCIPHER
+  const char* shell = "sqlcipher";
+#else
+  const char* shell = "sqlite3";
+#endif
+  const std::string command = environment + " " + shell + " -batch '" + db.string() + "' '.load " +
+                              DOCSTORE_EXTENSION_PATH + "' \"" + sql + "\" 2>&1";
+  std::string output;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[256];
+    while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    pclose(pipe);
+  }
+  return output;
+}
+
+TEST_F(AccessTest, WithoutASidecarAFullTableIsFlushedByTheClient) {
+  // 16 slots per shard, 3000 documents touched twice: the clients must flush.
+  const std::string output = RunShell(
+      "DOCSTORE_PENDING_SLOTS=16", dir_ / "small.db",
+      "SELECT docstore_init();"
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
+      "  INSERT INTO documents(id, title) SELECT i, 'd' FROM n;"
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)"
+      "  SELECT sum(doc_touch(1 + i % 3000)) FROM n;"
+      "SELECT doc_flush() >= 0;"
+      "SELECT count(*), sum(access_count), min(access_count) FROM document_access;"
+      "SELECT CAST(value AS INTEGER) > 10 FROM docstore_stats WHERE name = 'inline_flushes';"
+      "SELECT CAST(value AS INTEGER) < 1000 FROM docstore_stats WHERE name = 'pending_capacity';"
+      "SELECT value FROM docstore_stats WHERE name = 'segment';");
+  const size_t segment = output.rfind("/docstore-");
+  ASSERT_NE(segment, std::string::npos) << output;
+  EXPECT_EQ(output.substr(0, segment), "4\n6000\n1\n3000|6000|2\n1\n1\n");
+  unlink(("/dev/shm" + output.substr(segment, output.size() - segment - 1)).c_str());
+}
+
+TEST_F(AccessTest, ABusyOrReadOnlyDatabaseKeepsAccessesPendingUntilItClears) {
+  for (int i = 0; i < 5; ++i) db_->Value("SELECT doc_touch(7)");
+  // Another connection holds the write lock.
+  Database writer(path());
+  writer.Exec("PRAGMA busy_timeout = 0");
+  writer.Exec("BEGIN IMMEDIATE");
+  sqlite3_busy_timeout(db_->handle(), 0);
+  docstore_test::QueryResult r = db_->Query("SELECT doc_flush()");
+  EXPECT_NE(r.error.find("locked"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("stay pending"), std::string::npos) << r.error;
+  EXPECT_EQ(RunSidecarOnce(), 1);
+  EXPECT_EQ(db_->Value("SELECT sum(count) FROM docstore_pending"), "5");
+  writer.Exec("COMMIT");
+  // A read-only connection cannot flush either.
+  {
+    sqlite3* readonly = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path().c_str(), &readonly, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+#ifdef DOCSTORE_TEST_SQLCIPHER
+    sqlite3_exec(readonly, "PRAGMA key = 'correct horse battery staple'", nullptr, nullptr, nullptr);
+#endif
+    sqlite3_enable_load_extension(readonly, 1);
+    ASSERT_EQ(sqlite3_load_extension(readonly, DOCSTORE_EXTENSION_PATH, nullptr, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(readonly, "SELECT doc_touch(7), doc_flush()", -1, &stmt, nullptr);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ERROR);
+    EXPECT_NE(std::string(sqlite3_errmsg(readonly)).find("readonly"), std::string::npos) << sqlite3_errmsg(readonly);
+    sqlite3_finalize(stmt);
+    sqlite3_close(readonly);
+  }
+  EXPECT_GE(std::stoull(db_->Value("SELECT value FROM docstore_stats WHERE name = 'flush_failures'")), 3u);
+  sqlite3_busy_timeout(db_->handle(), 5000);
+  db_->Value("SELECT doc_flush()");
+  EXPECT_EQ(db_->Value("SELECT access_count FROM document_access WHERE doc_id = 7"), "6");
+  EXPECT_NE(db_->Value("SELECT doc_get(7)").find("\"access_count\":6"), std::string::npos);
+}
+
+TEST_F(AccessTest, TheSidecarRefusesAKeyFileOthersCanRead) {
+  const fs::path loose = dir_ / "loose-key";
+  std::ofstream(loose) << "k\n";
+  fs::permissions(loose, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  const std::string command = std::string(DOCSTORE_SIDECAR_PATH) + " --once --key-file " + loose.string() + " " +
+                              path().string() + " 2>&1";
+  std::string output;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[256];
+    while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    EXPECT_NE(pclose(pipe), 0);
+  }
+  EXPECT_NE(output.find("can be read by others (mode 640)"), std::string::npos) << output;
+}
+
+}  // namespace
