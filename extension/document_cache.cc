@@ -188,7 +188,7 @@ DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, std::st
 namespace {
 
 // [int64 access_count][uint8 has_last_accessed][24 bytes last_accessed]
-constexpr size_t kAccessHeaderBytes = 8 + 1 + kIsoTimeBytes;
+constexpr size_t kAccessTrailerBytes = 8 + 1 + kIsoTimeBytes;
 // The longest ,"access_count":N,"last_accessed":"..."}.
 constexpr size_t kAccessFieldsMaxBytes = 96;
 
@@ -201,14 +201,14 @@ bool IsIsoTime(const char* text) {
   return true;
 }
 
-std::string AccessHeader(int64_t access_count, const char* last_accessed) {
-  std::string header(kAccessHeaderBytes, '\0');
-  std::memcpy(header.data(), &access_count, 8);
+std::string AccessTrailer(int64_t access_count, const char* last_accessed) {
+  std::string trailer(kAccessTrailerBytes, '\0');
+  std::memcpy(trailer.data(), &access_count, 8);
   if (last_accessed != nullptr) {
-    header[8] = 1;
-    std::memcpy(header.data() + 9, last_accessed, kIsoTimeBytes);
+    trailer[8] = 1;
+    std::memcpy(trailer.data() + 9, last_accessed, kIsoTimeBytes);
   }
-  return header;
+  return trailer;
 }
 
 // Writes ,"access_count":N,"last_accessed":"..."} (null for a null `last`),
@@ -241,18 +241,18 @@ size_t DocumentCache::Get(int64_t id, const std::function<char*(size_t capacity)
   size_t stored = 0;
   const auto status = segment_->CopyOut(static_cast<uint64_t>(id), [&](size_t bytes) {
     stored = bytes;
-    buffer = bytes < kAccessHeaderBytes ? nullptr : allocate(bytes + kAccessFieldsMaxBytes);
+    buffer = bytes < kAccessTrailerBytes ? nullptr : allocate(bytes + kAccessFieldsMaxBytes);
     return buffer;
   });
   if (status != shmcache::Status::kOk) return 0;
-  // Turn [header][head] into [head][access fields] in the same buffer.
+  // [head][trailer] becomes [head][access fields] in the same buffer.
+  const size_t head = stored - kAccessTrailerBytes;
+  const char* trailer = buffer + head;
   int64_t count = 0;
-  std::memcpy(&count, buffer, 8);
-  char last[kIsoTimeBytes + 1] = {};
-  const bool has_last = buffer[8] != 0;
-  if (has_last) std::memcpy(last, buffer + 9, kIsoTimeBytes);
-  const size_t head = stored - kAccessHeaderBytes;
-  std::memmove(buffer, buffer + kAccessHeaderBytes, head);
+  std::memcpy(&count, trailer, 8);
+  char last[kIsoTimeBytes];
+  const bool has_last = trailer[8] != 0;
+  if (has_last) std::memcpy(last, trailer + 9, kIsoTimeBytes);
   return head + FormatAccessFields(buffer + head, count, has_last ? last : nullptr);
 }
 
@@ -268,18 +268,18 @@ bool DocumentCache::Get(int64_t id, std::string* json) {
 void DocumentCache::Fill(int64_t id, std::string_view json_head, int64_t access_count,
                          const char* last_accessed, int64_t version, int64_t snapshot_clock) {
   if (snapshot_clock < 0 || (last_accessed != nullptr && !IsIsoTime(last_accessed))) return;
-  std::string value = AccessHeader(access_count, last_accessed);
-  value.append(json_head);
+  std::string value(json_head);
+  value.append(AccessTrailer(access_count, last_accessed));
   segment_->PutIfFresh(static_cast<uint64_t>(id), value, static_cast<uint64_t>(version),
                        static_cast<uint64_t>(snapshot_clock));
 }
 
 void DocumentCache::UpdateAccess(int64_t id, int64_t access_count, const char* last_accessed) {
   if (last_accessed != nullptr && !IsIsoTime(last_accessed)) {
-    segment_->Erase(static_cast<uint64_t>(id));  // cannot be shown from the header: read it again
+    segment_->Erase(static_cast<uint64_t>(id));  // cannot be shown from the trailer: read it again
     return;
   }
-  segment_->Patch(static_cast<uint64_t>(id), 0, AccessHeader(access_count, last_accessed));
+  segment_->PatchTail(static_cast<uint64_t>(id), AccessTrailer(access_count, last_accessed));
 }
 
 void DocumentCache::Invalidate(int64_t id, int64_t clock) {

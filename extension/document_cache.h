@@ -66,9 +66,10 @@ bool SetCacheSettings(const CacheSettings& settings, std::string* error);
 std::string CacheSettingsEnvironmentError();
 
 // A cached document is the doc_get JSON cut before its access fields,
-// behind a fixed header that holds those fields as flushed so far: a flush
-// rewrites the header in place (UpdateAccess), so counting accesses never
-// evicts a document or makes it be read again.
+// followed by a fixed trailer that holds those fields as flushed so far: a
+// flush rewrites the trailer in place (UpdateAccess), so counting accesses
+// never evicts a document or makes it be read again, and a hit turns the
+// trailer into JSON where it lies.
 inline constexpr size_t kIsoTimeBytes = 24;  // "2026-11-24T19:30:00.000Z"
 
 class DocumentCache {

@@ -830,7 +830,7 @@ Status Segment::PutIfFresh(uint64_t key, std::string_view value, uint64_t versio
   });
 }
 
-Status Segment::Patch(uint64_t key, uint64_t offset, std::string_view bytes) {
+Status Segment::PatchTail(uint64_t key, std::string_view bytes) {
   Impl& impl = *impl_;
   uint32_t bucket;
   const Impl::Shard s = impl.ShardFor(key, &bucket);
@@ -838,7 +838,8 @@ Status Segment::Patch(uint64_t key, uint64_t offset, std::string_view bytes) {
     const uint32_t index = Impl::Find(s, bucket, key);
     if (index == kNil) return Status::kNotFound;
     const uint32_t value_bytes = impl.ValueBytes(s, index);
-    if (offset > value_bytes || bytes.size() > value_bytes - offset) return Status::kInvalidArgument;
+    if (bytes.size() > value_bytes) return Status::kInvalidArgument;
+    const uint64_t offset = value_bytes - bytes.size();
     // Walk the chain to the chunks holding the range.
     uint8_t* chunk = s.Chunk(index);
     uint64_t chunk_start = 0;  // value offset of this chunk's first byte

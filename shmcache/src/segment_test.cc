@@ -259,24 +259,24 @@ TEST_F(SegmentTest, CopyOutWritesIntoTheCallersBuffer) {
   EXPECT_EQ(stats.misses, 2u);
 }
 
-TEST_F(SegmentTest, PatchOverwritesARangeAcrossChunks) {
+TEST_F(SegmentTest, PatchTailOverwritesTheEndAcrossChunks) {
   auto segment = Create(SmallOptions());
   ASSERT_NE(segment, nullptr);
   std::string v(1000, 'a');
   ASSERT_EQ(segment->Put(9, v, 4), Status::kOk);
-  const std::string patch(300, 'z');  // spans the first chunk and two more
-  ASSERT_EQ(segment->Patch(9, 150, patch), Status::kOk);
-  v.replace(150, patch.size(), patch);
+  const std::string patch(600, 'z');  // spans three chunks
+  ASSERT_EQ(segment->PatchTail(9, patch), Status::kOk);
+  v.replace(v.size() - patch.size(), patch.size(), patch);
   std::string got;
   uint64_t version = 0;
   ASSERT_EQ(segment->Get(9, &got, &version), Status::kOk);
   EXPECT_EQ(got, v);
   EXPECT_EQ(version, 4u);
-  EXPECT_EQ(segment->Patch(9, 0, "xy"), Status::kOk);
-  EXPECT_EQ(segment->Patch(9, 999, "xy"), Status::kInvalidArgument);
-  EXPECT_EQ(segment->Patch(10, 0, "xy"), Status::kNotFound);
+  EXPECT_EQ(segment->PatchTail(9, "xy"), Status::kOk);
+  EXPECT_EQ(segment->PatchTail(9, std::string(1001, 'q')), Status::kInvalidArgument);
+  EXPECT_EQ(segment->PatchTail(10, "xy"), Status::kNotFound);
   ASSERT_EQ(segment->Get(9, &got), Status::kOk);
-  EXPECT_EQ(got.substr(0, 3), "xya");
+  EXPECT_EQ(got.substr(998), "xy");
 }
 
 TEST_F(SegmentTest, EraseAndClear) {

@@ -210,10 +210,10 @@ class Segment {
   Status Put(uint64_t key, std::string_view value, uint64_t version);
   // Put unless the key's shard fence is above `snapshot` (kFenced).
   Status PutIfFresh(uint64_t key, std::string_view value, uint64_t version, uint64_t snapshot);
-  // Overwrites bytes [offset, offset + bytes.size()) of the key's value in
-  // place, keeping its version and place: kOk, kNotFound, or
-  // kInvalidArgument when the range is outside the value.
-  Status Patch(uint64_t key, uint64_t offset, std::string_view bytes);
+  // Overwrites the last bytes.size() bytes of the key's value in place,
+  // keeping its version and place: kOk, kNotFound, or kInvalidArgument when
+  // the value is shorter.
+  Status PatchTail(uint64_t key, std::string_view bytes);
   // Raises the key's shard fence to `fence` (never lowers it), then erases.
   void Invalidate(uint64_t key, uint64_t fence);
   Status Erase(uint64_t key);
