@@ -30,6 +30,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using docstore_test::Database;
+using docstore_test::RunCommand;
+using docstore_test::RunShell;
 
 constexpr int kDocuments = 50;
 
@@ -131,6 +133,16 @@ class AccessTest : public ::testing::Test {
     return pid;
   }
 
+  bool WaitForHeartbeat(pid_t sidecar) {
+    for (int i = 0; i < 2000; ++i) {
+      if (db_->Value("SELECT value FROM docstore_stats WHERE name = 'sidecar_pid'") == std::to_string(sidecar)) {
+        return true;
+      }
+      usleep(1000);
+    }
+    return false;
+  }
+
   int RunSidecarOnce() {
     const pid_t pid = SpawnSidecar({"--once"});
     int status = 0;
@@ -184,13 +196,14 @@ TEST_F(AccessTest, TheSidecarKilledMidFlushLosesAndDoublesNothing) {
   std::vector<pid_t> clients;
   for (unsigned i = 0; i < 2; ++i) clients.push_back(SpawnClient(100 + i));
   std::mt19937 rng(5);
-  // A keyed database costs the sidecar a key derivation (tens of ms) before
-  // its first flush: let it live long enough to be killed mid-flush.
-  const unsigned min_life_us = key_file_.empty() ? 2000 : 80000;
   int kills = 0;
   for (; kills < 120; ++kills) {
     const pid_t sidecar = SpawnSidecar({});
-    usleep(static_cast<useconds_t>(min_life_us + rng() % 15000));
+    // Killed at a random moment of its flushing: after its first heartbeat,
+    // which it gives just before its first flush (once it has opened the
+    // database: a keyed one costs a key derivation, a sanitizer build more).
+    ASSERT_TRUE(WaitForHeartbeat(sidecar)) << "sidecar " << sidecar << " never started";
+    usleep(static_cast<useconds_t>(rng() % 15000));
     kill(sidecar, SIGKILL);
     waitpid(sidecar, nullptr, 0);
   }
@@ -245,25 +258,6 @@ TEST_F(AccessTest, ClientsKilledMidTouchNeitherWedgeNorLoseWhatReturned) {
   // making before it could return.
   EXPECT_LE(total_flushed, total_returned + static_cast<uint64_t>(kills));
   EXPECT_EQ(db_->Value("SELECT doc_touch(1)"), "1") << "a lock stayed held";
-}
-
-// The output of `sql` run by the shell of this build in a new process (so
-// that the environment's cache settings apply), on an unkeyed database.
-std::string RunShell(const std::string& environment, const fs::path& db, const std::string& sql) {
-#ifdef DOCSTORE_TEST_SQLCIPHER
-  const char* shell = "sqlcipher";
-#else
-  const char* shell = "sqlite3";
-#endif
-  const std::string command = environment + " " + shell + " -batch '" + db.string() + "' '.load " +
-                              DOCSTORE_EXTENSION_PATH + "' \"" + sql + "\" 2>&1";
-  std::string output;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buffer[256];
-    while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-    pclose(pipe);
-  }
-  return output;
 }
 
 TEST_F(AccessTest, WithoutASidecarAFullTableIsFlushedByTheClient) {
@@ -326,14 +320,11 @@ TEST_F(AccessTest, TheSidecarRefusesAKeyFileOthersCanRead) {
   const fs::path loose = dir_ / "loose-key";
   std::ofstream(loose) << "k\n";
   fs::permissions(loose, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
-  const std::string command = std::string(DOCSTORE_SIDECAR_PATH) + " --once --key-file " + loose.string() + " " +
-                              path().string() + " 2>&1";
-  std::string output;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buffer[256];
-    while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-    EXPECT_NE(pclose(pipe), 0);
-  }
+  int exit_code = 0;
+  const std::string output = RunCommand(std::string(DOCSTORE_SIDECAR_PATH) + " --once --key-file " +
+                                            loose.string() + " " + path().string(),
+                                        &exit_code);
+  EXPECT_EQ(exit_code, 1);
   EXPECT_NE(output.find("can be read by others (mode 640)"), std::string::npos) << output;
 }
 

@@ -24,6 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using docstore_test::Database;
+using docstore_test::RunShell;
 
 class CacheTest : public ::testing::Test {
  protected:
@@ -167,25 +168,6 @@ TEST_F(CacheTest, SegmentIsOwnerOnlyAndHasTheConfiguredSize) {
   EXPECT_EQ(Stat("max_entry_bytes"), "262144");
   const docstore_test::QueryResult r = db_->Query("SELECT docstore_cache_config(8388608, 65536)");
   EXPECT_NE(r.error.find("settings apply before the first use"), std::string::npos) << r.error;
-}
-
-// Runs `sql` in a new shell process (sqlite3, or sqlcipher for that build)
-// with `environment` prepended, after loading the extension; its output.
-std::string RunShell(const std::string& environment, const fs::path& db, const std::string& sql) {
-#ifdef DOCSTORE_TEST_SQLCIPHER
-  const char* shell = "sqlcipher";
-#else
-  const char* shell = "sqlite3";
-#endif
-  const std::string command = environment + " " + shell + " -batch '" + db.string() + "' '.load " +
-                              DOCSTORE_EXTENSION_PATH + "' \"" + sql + "\" 2>&1";
-  std::string output;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buffer[256];
-    while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-    pclose(pipe);
-  }
-  return output;
 }
 
 TEST_F(CacheTest, SizesApplyToNewSegmentsAndTheFirstCreatorsSizeWins) {

@@ -4,7 +4,10 @@
 #define DOCSTORE_TESTS_TEST_DATABASE_H_
 
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -98,6 +101,50 @@ class Database {
  private:
   sqlite3* db_ = nullptr;
 };
+
+// What `command` prints (stdout and stderr) when /bin/sh runs it. A
+// sanitizer runtime in LD_PRELOAD (set by ctest for the sanitizer builds)
+// goes to the command, not to the shell, which TSan's would crash.
+inline std::string RunCommand(std::string command, int* exit_code = nullptr) {
+  if (const char* preload = getenv("LD_PRELOAD"); preload != nullptr && *preload != '\0') {
+    command = "LD_PRELOAD='" + std::string(preload) + "' " + command;
+  }
+  int fds[2];
+  if (pipe(fds) != 0) return "<pipe failed>";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    unsetenv("LD_PRELOAD");
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string output;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) output.append(buffer, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (exit_code != nullptr) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return output;
+}
+
+// What `sql` prints when the shell of this build (sqlite3, or sqlcipher)
+// runs it on the unkeyed database `db` after loading the extension, in a new
+// process (so that `environment`'s cache settings apply).
+inline std::string RunShell(const std::string& environment, const fs::path& db, const std::string& sql) {
+#ifdef DOCSTORE_TEST_SQLCIPHER
+  const char* shell = "sqlcipher";
+#else
+  const char* shell = "sqlite3";
+#endif
+  return RunCommand(environment + " " + shell + " -batch '" + db.string() + "' '.load " + DOCSTORE_EXTENSION_PATH +
+                    "' \"" + sql + "\"");
+}
 
 }  // namespace docstore_test
 
