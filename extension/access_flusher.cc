@@ -134,7 +134,8 @@ bool FlushRound(sqlite3* db, DocumentCache* cache, shmcache::AccessFlush* flush,
   if (batches.empty()) return true;
   for (const shmcache::PendingBatch& batch : batches) *resumed |= batch.resumed;
   std::vector<FlushedRow> rows;
-  std::vector<FlushedRow>* wanted_rows = cache->reads_enabled() ? &rows : nullptr;
+  // Any process may cache this database's documents unless it is encrypted.
+  std::vector<FlushedRow>* wanted_rows = cache->encrypted() ? nullptr : &rows;
   FlushResult round;
   if (!Exec(db, "BEGIN IMMEDIATE", error)) return false;
   if (!WriteBatches(db, batches, flush->instance(), &round, wanted_rows, error) ||
@@ -160,14 +161,22 @@ bool FlushRound(sqlite3* db, DocumentCache* cache, shmcache::AccessFlush* flush,
 
 }  // namespace
 
-bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, bool wait, FlushResult* result,
+bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, uint32_t wait_ms, FlushResult* result,
                           std::string* error) {
   *result = FlushResult{};
   if (!sqlite3_get_autocommit(db)) {
     *error = "cannot flush inside a transaction: the counts would commit or roll back with it";
     return false;
   }
-  auto flush = cache->segment()->BeginFlush(wait);
+  // Its COMMIT would fail while a statement that writes runs on this
+  // connection, and the ROLLBACK after it would undo that statement's work.
+  for (sqlite3_stmt* stmt = sqlite3_next_stmt(db, nullptr); stmt != nullptr; stmt = sqlite3_next_stmt(db, stmt)) {
+    if (sqlite3_stmt_busy(stmt) && !sqlite3_stmt_readonly(stmt)) {
+      *error = "cannot flush while a statement that writes is running on this connection";
+      return false;
+    }
+  }
+  auto flush = cache->segment()->BeginFlush(wait_ms);
   if (flush == nullptr) {
     result->busy = true;
     return true;

@@ -17,16 +17,21 @@ namespace docstore {
 struct FlushResult {
   uint64_t rows = 0;      // document_access rows updated or inserted
   uint64_t accesses = 0;  // accesses those rows gained
-  bool busy = false;      // another flusher holds the flush lock (only when !wait)
+  bool busy = false;      // another flusher held the flush lock for longer than the wait
 };
+
+// How long a flush waits for another flusher to finish.
+inline constexpr uint32_t kFlushLockWaitMs = 5000;
 
 // Freezes what is pending in the cache's segment, writes it into `db` in one
 // transaction with the batches' sequence numbers, commits, releases the
 // batches, and brings the access fields of cached documents up to date. On
 // any error (SQLITE_BUSY, SQLITE_FULL, read-only, ...) rolls back and leaves
 // every access pending for the next flush. `db` must not be inside a
-// transaction. Accesses to documents that no longer exist are dropped.
-bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, bool wait, FlushResult* result,
+// transaction nor running a statement that writes. Accesses to documents
+// that no longer exist are dropped. Another flusher holding the flush lock
+// for longer than `wait_ms`: true, with result->busy.
+bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, uint32_t wait_ms, FlushResult* result,
                           std::string* error);
 
 }  // namespace docstore

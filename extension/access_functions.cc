@@ -44,9 +44,13 @@ void DocFlush(sqlite3_context* ctx, int, sqlite3_value**) {
   AddSegmentCounter(cache->segment(), SegmentCounter::kInlineFlushes, 1);
   FlushResult result;
   std::string error;
-  if (!FlushPendingAccesses(state->db(), cache, /*wait=*/true, &result, &error)) {
+  if (!FlushPendingAccesses(state->db(), cache, kFlushLockWaitMs, &result, &error)) {
     const std::string message = "doc_flush: " + error + "; the accesses stay pending";
     sqlite3_result_error(ctx, message.c_str(), -1);
+    return;
+  }
+  if (result.busy) {
+    sqlite3_result_error(ctx, "doc_flush: another process has held the flush lock for over 5 s; the accesses stay pending", -1);
     return;
   }
   sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(result.accesses));

@@ -9,15 +9,18 @@ namespace {
 // Runs inside the writer's transaction, before its commit: drops the cached
 // copy and raises the fence so that no reader whose snapshot predates this
 // write can fill the cache with the older row (see document_cache.h).
-void Invalidate(sqlite3_context* ctx, int, sqlite3_value** argv) {
+void Invalidate(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   auto* state = static_cast<ConnectionState*>(sqlite3_user_data(ctx));
-  if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER ||
-      sqlite3_value_type(argv[1]) != SQLITE_INTEGER) {
-    sqlite3_result_error(ctx, "docstore_invalidate: expected (integer id, integer clock)", -1);
+  if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER || sqlite3_value_type(argv[1]) != SQLITE_INTEGER ||
+      (argc == 3 && sqlite3_value_type(argv[2]) != SQLITE_TEXT)) {
+    sqlite3_result_error(ctx, "docstore_invalidate: expected (integer id, integer clock, text database_id)", -1);
     return;
   }
+  std::string database_id;
+  if (argc == 3) database_id = reinterpret_cast<const char*>(sqlite3_value_text(argv[2]));
   std::string error;
-  if (!state->Invalidate(sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]), &error)) {
+  if (!state->Invalidate(sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]),
+                         argc == 3 ? &database_id : nullptr, &error)) {
     const std::string message = "docstore_invalidate: " + error;
     sqlite3_result_error(ctx, message.c_str(), -1);
   }
@@ -79,9 +82,14 @@ int RegisterCacheHooks(sqlite3* db, ConnectionState* state) {
 #ifdef SQLITE_INNOCUOUS
   flags |= SQLITE_INNOCUOUS;
 #endif
-  state->Retain();
-  int rc = sqlite3_create_function_v2(db, "docstore_invalidate", 2, flags, state, Invalidate, nullptr,
-                                      nullptr, ConnectionState::Release);
+  // Three arguments from migration 5 on; two from the triggers before it.
+  int rc = SQLITE_OK;
+  for (int arity : {2, 3}) {
+    if (rc != SQLITE_OK) break;
+    state->Retain();
+    rc = sqlite3_create_function_v2(db, "docstore_invalidate", arity, flags, state, Invalidate, nullptr,
+                                    nullptr, ConnectionState::Release);
+  }
   for (int arity : {0, 2}) {
     if (rc == SQLITE_OK) {
       rc = sqlite3_create_function_v2(db, "docstore_cache_config", arity, SQLITE_UTF8, nullptr,

@@ -17,8 +17,8 @@ constexpr const char* kStatementSql[] = {
     /* kDocumentById */
     "SELECT d.id, d.title, d.content, d.metadata, d.content_type, d.created_at,"
     " d.updated_at, d.version, a.access_count, a.last_accessed,"
-    " (SELECT value FROM docstore_clock WHERE id = 1)"
-    " FROM documents AS d LEFT JOIN document_access AS a ON a.doc_id = d.id"
+    " (SELECT value FROM main.docstore_clock WHERE id = 1)"
+    " FROM main.documents AS d LEFT JOIN main.document_access AS a ON a.doc_id = d.id"
     " WHERE d.id = ?1",
 };
 static_assert(std::size(kStatementSql) == static_cast<size_t>(CachedStatement::kCount));
@@ -62,6 +62,7 @@ sqlite3_stmt* ConnectionState::Statement(CachedStatement which, std::string* err
   if (sqlite3_prepare_v2(db_, kStatementSql[static_cast<size_t>(which)], -1, &slot, nullptr) !=
       SQLITE_OK) {
     *error = sqlite3_errmsg(db_);
+    if (MainDatabaseId().empty()) *error += " (the main database has no docstore schema: run SELECT docstore_init())";
     sqlite3_finalize(slot);
     slot = nullptr;
     return nullptr;
@@ -77,6 +78,18 @@ sqlite3_stmt* ConnectionState::Statement(CachedStatement which, std::string* err
   return slot;
 }
 
+const std::string& ConnectionState::MainDatabaseId() {
+  if (!main_database_id_.empty()) return main_database_id_;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT value FROM main.docstore_meta WHERE key = 'database_id'", -1, &stmt,
+                         nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
+    main_database_id_ = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return main_database_id_;
+}
+
 DocumentCache* ConnectionState::AttachCache() {
   if (cache_attach_final_) return nullptr;
   const char* path = sqlite3_db_filename(db_, "main");
@@ -85,14 +98,7 @@ DocumentCache* ConnectionState::AttachCache() {
     cache_attach_final_ = writes_safe_uncached_ = true;
     return nullptr;
   }
-  sqlite3_stmt* stmt = nullptr;
-  std::string database_id;
-  if (sqlite3_prepare_v2(db_, "SELECT value FROM docstore_meta WHERE key = 'database_id'", -1, &stmt,
-                         nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
-    database_id = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  }
-  sqlite3_finalize(stmt);
+  const std::string& database_id = MainDatabaseId();
   if (database_id.empty()) {
     // Before docstore_init(): try again on the next call.
     cache_unavailable_ = "off: no docstore_meta.database_id yet (run SELECT docstore_init())";
@@ -104,11 +110,19 @@ DocumentCache* ConnectionState::AttachCache() {
   cache_ = DocumentCache::ForDatabase(path, database_id, IsEncrypted(db_, path), &failure);
   if (cache_ == nullptr) {
     cache_unavailable_ = "off: " + failure.reason;
-    cache_attach_final_ = true;
+    cache_attach_final_ = !failure.retry;
     writes_safe_uncached_ = !failure.refuse_writes;
     return nullptr;
   }
   cache_unavailable_.clear();
+  // A segment this process just created starts with every fence at 0: no
+  // reader may fill from a snapshot older than what is committed now.
+  sqlite3_stmt* clock = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT value FROM docstore_clock WHERE id = 1", -1, &clock, nullptr) == SQLITE_OK &&
+      sqlite3_step(clock) == SQLITE_ROW) {
+    cache_->segment()->RaiseFences(static_cast<uint64_t>(sqlite3_column_int64(clock, 0)));
+  }
+  sqlite3_finalize(clock);
   return cache_.get();
 }
 
@@ -121,9 +135,14 @@ bool ConnectionState::RecordAccess(int64_t id, std::string* error) {
   AddSegmentCounter(segment, SegmentCounter::kInlineFlushes, 1);
   FlushResult result;
   std::string flush_error;
-  if (!FlushPendingAccesses(db_, cache, /*wait=*/true, &result, &flush_error)) {
+  if (!FlushPendingAccesses(db_, cache, kFlushLockWaitMs, &result, &flush_error)) {
     *error = "cannot record the access: the pending-access table is full and flushing it failed (" +
              flush_error + "); run docstore-sidecar or SELECT doc_flush() outside a transaction";
+    return false;
+  }
+  if (result.busy) {
+    *error = "cannot record the access: the pending-access table is full and another process has been"
+             " flushing it for over " + std::to_string(kFlushLockWaitMs / 1000) + " s";
     return false;
   }
   if (cache->RecordAccess(id) == shmcache::Status::kOk) return true;
@@ -146,7 +165,14 @@ bool ConnectionState::CanFill() const {
 #endif
 }
 
-bool ConnectionState::Invalidate(int64_t id, int64_t clock, std::string* error) {
+bool ConnectionState::Invalidate(int64_t id, int64_t clock, const std::string* database_id,
+                                 std::string* error) {
+  if (database_id != nullptr && *database_id != MainDatabaseId()) {
+    *error = "refusing to write documents of a database that is not this connection's main database:"
+             " docstore keeps only the main database's shared cache coherent; open that database as"
+             " the main one to write to it";
+    return false;
+  }
   if (DocumentCache* cache = Cache()) {
     cache->Invalidate(id, clock);
     return true;

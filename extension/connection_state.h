@@ -66,7 +66,12 @@ class ConnectionState {
   // Called by the schema's triggers for every document write, before it
   // commits. False, with *error, when the write must be refused because
   // other processes' caches could not be kept correct.
-  bool Invalidate(int64_t id, int64_t clock, std::string* error);
+  // `database_id`: the docstore_meta id of the trigger's own database
+  // (migration 5), nullptr from older triggers.
+  bool Invalidate(int64_t id, int64_t clock, const std::string* database_id, std::string* error);
+
+  // The main database's docstore_meta database_id, "" before docstore_init.
+  const std::string& MainDatabaseId();
 
   // A buffer reused across calls to build results in, to avoid an allocation
   // per call.
@@ -88,6 +93,7 @@ class ConnectionState {
   std::string scratch_;
 
   std::shared_ptr<DocumentCache> cache_;
+  std::string main_database_id_;
   bool cache_attach_final_ = false;   // a failure retrying cannot fix
   bool writes_safe_uncached_ = false; // no segment can exist that writes must invalidate
   std::string cache_unavailable_ = "not attached yet";

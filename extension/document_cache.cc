@@ -142,6 +142,7 @@ std::shared_ptr<DocumentCache> DocumentCache::ForDatabase(const std::string& pat
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
     failure->reason = "cannot stat the database file " + path + ": " + std::strerror(errno);
+    failure->refuse_writes = true;  // its segment cannot be named, yet may exist
     return nullptr;
   }
   if (!IsHexId(database_id)) {
@@ -165,10 +166,13 @@ std::shared_ptr<DocumentCache> DocumentCache::ForDatabase(const std::string& pat
   auto segment = shmcache::Segment::OpenOrCreate(name, OptionsFor(settings), &error);
   if (segment == nullptr) {
     failure->reason = error.message;
-    // kSystemError comes from creating it (no /dev/shm, no room): then no
-    // segment exists that others could be serving from. Any other failure
-    // means one exists that this process cannot keep coherent.
-    failure->refuse_writes = error.status != shmcache::Status::kSystemError;
+    // Writes are safe without a segment only when none exists that others
+    // could be serving from: creating it failed (no /dev/shm, no room) and
+    // no file of that name is there. The caller tries again next time.
+    struct stat segment_file;
+    failure->refuse_writes = error.status != shmcache::Status::kSystemError ||
+                             stat((std::string("/dev/shm") + name).c_str(), &segment_file) == 0;
+    failure->retry = !failure->refuse_writes;
     return nullptr;
   }
   std::string reads_off;
@@ -177,13 +181,13 @@ std::shared_ptr<DocumentCache> DocumentCache::ForDatabase(const std::string& pat
   } else if (!settings.enabled) {
     reads_off = "reads off (DOCSTORE_CACHE=off)";
   }
-  auto cache = std::make_shared<DocumentCache>(std::move(segment), std::move(reads_off));
+  auto cache = std::make_shared<DocumentCache>(std::move(segment), encrypted, std::move(reads_off));
   Registry()[name] = cache;
   return cache;
 }
 
-DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, std::string reads_off)
-    : segment_(std::move(segment)), reads_off_(std::move(reads_off)) {}
+DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool encrypted, std::string reads_off)
+    : segment_(std::move(segment)), encrypted_(encrypted), reads_off_(std::move(reads_off)) {}
 
 namespace {
 

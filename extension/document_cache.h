@@ -77,6 +77,7 @@ class DocumentCache {
   struct AttachFailure {
     std::string reason;
     bool refuse_writes = false;  // a segment exists that this process cannot keep coherent
+    bool retry = false;          // worth trying again on the next use
   };
 
   // The cache of the database file `path` (device and inode read from it)
@@ -90,9 +91,10 @@ class DocumentCache {
 
   // `reads_off` non-empty: never serve or fill (it says why); the segment
   // is still kept coherent and counts accesses.
-  DocumentCache(std::unique_ptr<shmcache::Segment> segment, std::string reads_off);
+  DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool encrypted, std::string reads_off);
 
   bool reads_enabled() const { return reads_off_.empty(); }
+  bool encrypted() const { return encrypted_; }
   shmcache::Segment* segment() const { return segment_.get(); }
 
   // On a hit, writes the document's JSON into allocate(capacity) (which may
@@ -124,6 +126,7 @@ class DocumentCache {
 
  private:
   std::unique_ptr<shmcache::Segment> segment_;
+  const bool encrypted_;
   const std::string reads_off_;
 };
 

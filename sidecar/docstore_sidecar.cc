@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string.h>
 #include <string>
 #include <thread>
 
@@ -108,7 +109,9 @@ Options ParseOptions(int argc, char** argv) {
 bool ReadKey(int fd, std::string* key) {
   char buffer[4096];
   ssize_t n;
+  key->reserve(sizeof buffer);  // no reallocation leaving copies behind for a key of normal size
   while ((n = read(fd, buffer, sizeof buffer)) > 0) key->append(buffer, static_cast<size_t>(n));
+  explicit_bzero(buffer, sizeof buffer);
   if (n < 0) return false;
   if (!key->empty() && key->back() == '\n') key->pop_back();
   if (!key->empty() && key->back() == '\r') key->pop_back();
@@ -128,6 +131,11 @@ bool LoadKey(const Options& o, std::string* key, std::string* error) {
     if (fd < 0 || fstat(fd, &st) != 0) {
       *error = "cannot open the key file " + o.key_file + ": " + std::strerror(errno);
       if (fd >= 0) close(fd);
+      return false;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+      close(fd);
+      *error = "the key file " + o.key_file + " must be a regular file owned by this user";
       return false;
     }
     if ((st.st_mode & 077) != 0) {
@@ -205,7 +213,7 @@ class Sidecar {
       if (!LoadKey(o_, &key, error)) return false;
       // Derived once here, for the life of the connection (not per flush).
       const int rc = sqlite3_key(db_, key.data(), static_cast<int>(key.size()));
-      std::fill(key.begin(), key.end(), '\0');
+      explicit_bzero(key.data(), key.size());
       if (rc != SQLITE_OK) {
         *error = std::string("cannot apply the key: ") + sqlite3_errmsg(db_);
         return false;
@@ -237,14 +245,14 @@ class Sidecar {
   }
 
   bool FullEnough() {
-    return cache_->segment()->GetPendingTotals().fullest_percent >= static_cast<uint64_t>(o_.fill_percent);
+    return cache_->segment()->PendingFullestPercent() >= static_cast<uint64_t>(o_.fill_percent);
   }
 
   // One flush; logs a failure once until the next success.
   bool Flush() {
     FlushResult result;
     std::string error;
-    if (!FlushPendingAccesses(db_, cache_.get(), /*wait=*/true, &result, &error)) {
+    if (!FlushPendingAccesses(db_, cache_.get(), kFlushLockWaitMs, &result, &error)) {
       if (error != last_error_) std::fprintf(stderr, "docstore-sidecar: flush failed, will retry: %s\n", error.c_str());
       last_error_ = error;
       return false;

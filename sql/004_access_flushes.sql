@@ -9,7 +9,8 @@
 -- `instance` is the segment's random id: a new segment starts numbering anew.
 
 CREATE TABLE docstore_access_flushes (
-  shard    INTEGER PRIMARY KEY,
   instance INTEGER NOT NULL,
-  seq      INTEGER NOT NULL
+  shard    INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
+  PRIMARY KEY (instance, shard)
 );

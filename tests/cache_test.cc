@@ -176,11 +176,11 @@ TEST_F(CacheTest, SizesApplyToNewSegmentsAndTheFirstCreatorsSizeWins) {
   // This database's segment exists (4 MiB): a process asking for less joins it.
   EXPECT_EQ(RunShell(small, path(), segment_bytes), "4194304\n");
   // A new database gets the size of the process that creates its segment.
-  EXPECT_EQ(RunShell(small, dir_ / "env.db", "SELECT docstore_init();" + segment_bytes), "4\n1048576\n");
+  EXPECT_EQ(RunShell(small, dir_ / "env.db", "SELECT docstore_init();" + segment_bytes), "5\n1048576\n");
   EXPECT_EQ(RunShell("", dir_ / "sql.db",
                      "SELECT docstore_cache_config(2097152, 65536) IS NOT NULL;"
                      "SELECT docstore_init();" + segment_bytes),
-            "1\n4\n2097152\n");
+            "1\n5\n2097152\n");
   EXPECT_NE(RunShell("DOCSTORE_CACHE_BYTES=lots", dir_ / "bad.db", "SELECT value FROM docstore_stats WHERE name = 'settings_error';")
                 .find("DOCSTORE_CACHE_BYTES='lots' is not a byte count"),
             std::string::npos);
@@ -248,6 +248,29 @@ TEST_F(CacheTest, AnUnusableSegmentIsReportedReadsStillWorkAndWritesAreRefused) 
   db_.emplace(path(), true, false);
   db_->Exec("UPDATE documents SET title = 'written' WHERE id = 1");
   EXPECT_EQ(Stat("cache_status"), "on");
+}
+
+TEST_F(CacheTest, WritesToAnAttachedDatabaseAreRefused) {
+  // Its triggers would otherwise invalidate the main database's cache, not
+  // its own.
+  Database memory(":memory:", true, false);
+  memory.Exec("ATTACH '" + path().string() + "' AS d");
+  docstore_test::QueryResult r = memory.Query("UPDATE d.documents SET title = 'x' WHERE id = 1");
+  EXPECT_NE(r.error.find("not this connection's main database"), std::string::npos) << r.error;
+  memory.Exec("DETACH d");
+  // The same the other way round: docs.db main, another docstore database attached.
+  {
+    Database other(dir_ / "other.db", true, false);
+    other.Value("SELECT docstore_init()");
+    other.Exec("INSERT INTO documents(id, title) VALUES (1, 'other')");
+    unlink(("/dev/shm" + Stat("segment", &other)).c_str());
+  }
+  db_->Exec("ATTACH '" + (dir_ / "other.db").string() + "' AS o");
+  r = db_->Query("DELETE FROM o.documents WHERE id = 1");
+  EXPECT_NE(r.error.find("not this connection's main database"), std::string::npos) << r.error;
+  db_->Exec("UPDATE main.documents SET title = 'main' WHERE id = 1");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"main\""), std::string::npos);
+  db_->Exec("DETACH o");
 }
 
 TEST_F(CacheTest, InMemoryDatabasesWorkUncached) {

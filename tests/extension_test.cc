@@ -292,7 +292,8 @@ TEST_F(ExtensionTest, LoadingTwiceKeepsWorkingAndClosesCleanly) {
 TEST_F(ExtensionTest, FunctionsWithoutTheSchemaSayWhatToDo) {
   Database bare(dir_ / "bare.db");
   QueryResult r = bare.Query("SELECT doc_get(1)");
-  EXPECT_NE(r.error.find("no such table: documents"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("no such table: main.documents"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("run SELECT docstore_init()"), std::string::npos) << r.error;
   r = bare.Query("SELECT * FROM doc_search('x')");
   EXPECT_NE(r.error.find("run SELECT docstore_init()"), std::string::npos) << r.error;
 }

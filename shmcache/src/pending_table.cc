@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
+#include <ctime>
 #include <cstring>
 
 namespace shmcache::internal {
@@ -175,8 +177,34 @@ PendingTotals PendingTable::Totals() {
   return totals;
 }
 
-bool PendingTable::LockFlush(bool wait) {
-  int rc = wait ? pthread_mutex_lock(&header_->flush_mutex) : pthread_mutex_trylock(&header_->flush_mutex);
+uint64_t PendingTable::FullestPercent() {
+  uint64_t fullest = 0;
+  for (uint32_t shard = 0; shard < shard_count_; ++shard) {
+    ShardLock lock(this, shard);
+    if (!lock.locked()) continue;
+    const PendingShard& s = shards_[shard];
+    fullest = std::max<uint64_t>(fullest, uint64_t{s.used[s.active & 1u]} * 100 / slots_per_shard_);
+  }
+  return fullest;
+}
+
+bool PendingTable::LockFlush(uint32_t wait_ms) {
+  int rc;
+  if (wait_ms == 0) {
+    rc = pthread_mutex_trylock(&header_->flush_mutex);
+  } else {
+    // Bounded: a flusher stopped (SIGSTOP) or waiting on locks this caller
+    // holds must not hang it.
+    timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += wait_ms / 1000;
+    deadline.tv_nsec += static_cast<long>(wait_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+      deadline.tv_sec += 1;
+      deadline.tv_nsec -= 1000000000;
+    }
+    rc = pthread_mutex_timedlock(&header_->flush_mutex, &deadline);
+  }
   if (rc == EOWNERDEAD) {
     // A flusher died: whatever it froze is still frozen, with its seq.
     pthread_mutex_consistent(&header_->flush_mutex);
@@ -223,17 +251,11 @@ std::vector<PendingBatch> PendingTable::Freeze() {
 void PendingTable::Release(const PendingBatch& batch) {
   if (batch.shard >= shard_count_) return;
   PendingShard& s = shards_[batch.shard];
-  uint32_t t = 0;
-  {
-    ShardLock lock(this, batch.shard);
-    if (!lock.locked() || s.frozen_seq != batch.seq) return;
-    t = s.frozen_table & 1u;
-  }
-  // Recorders never touch a frozen table, and the flush lock keeps other
-  // flushers out: it can be cleared without the shard lock.
-  std::memset(static_cast<void*>(Table(batch.shard, t)), 0, uint64_t{slots_per_shard_} * sizeof(PendingSlot));
+  // Under the shard lock: docstore_pending reads frozen tables too.
   ShardLock lock(this, batch.shard);
-  if (!lock.locked()) return;
+  if (!lock.locked() || s.frozen_seq != batch.seq) return;
+  const uint32_t t = s.frozen_table & 1u;
+  std::memset(static_cast<void*>(Table(batch.shard, t)), 0, uint64_t{slots_per_shard_} * sizeof(PendingSlot));
   s.used[t] = 0;
   StoreOrder();
   s.frozen_seq = 0;

@@ -25,8 +25,9 @@ class PendingTable {
   Status Record(uint64_t key, int64_t at_ms);
   void ForEach(const std::function<void(const PendingAccess&)>& visit);
   PendingTotals Totals();
+  uint64_t FullestPercent();
 
-  bool LockFlush(bool wait);
+  bool LockFlush(uint32_t wait_ms);
   void UnlockFlush();
   std::vector<PendingBatch> Freeze();
   void Release(const PendingBatch& batch);

@@ -41,7 +41,7 @@ class PendingTableTest : public ::testing::Test {
 
   // Flushes everything into `into` (key -> count) the way a database would.
   static void FlushInto(Segment* segment, std::map<uint64_t, uint64_t>* into) {
-    auto flush = segment->BeginFlush(true);
+    auto flush = segment->BeginFlush(5000);
     ASSERT_NE(flush, nullptr);
     for (const PendingBatch& batch : flush->Freeze()) {
       for (const PendingAccess& access : batch.accesses) (*into)[access.key] += access.count;
@@ -78,16 +78,16 @@ TEST_F(PendingTableTest, ABatchNotReleasedComesBackWithTheSameSeq) {
   for (uint64_t key = 1; key <= 100; ++key) ASSERT_EQ(segment->RecordAccess(key, 1), Status::kOk);
   std::vector<PendingBatch> first;
   {
-    auto flush = segment->BeginFlush(true);
+    auto flush = segment->BeginFlush(5000);
     first = flush->Freeze();
     ASSERT_FALSE(first.empty());
     // The flusher "dies" here: nothing released.
   }
   // Accesses recorded meanwhile go to the other table.
   ASSERT_EQ(segment->RecordAccess(1, 2), Status::kOk);
-  auto flush = segment->BeginFlush(false);
+  auto flush = segment->BeginFlush(0);
   ASSERT_NE(flush, nullptr);
-  EXPECT_EQ(segment->BeginFlush(false), nullptr) << "one flusher at a time";
+  EXPECT_EQ(segment->BeginFlush(0), nullptr) << "one flusher at a time";
   const std::vector<PendingBatch> again = flush->Freeze();
   ASSERT_EQ(again.size(), first.size());
   uint64_t accesses = 0;

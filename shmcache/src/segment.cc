@@ -187,8 +187,14 @@ struct Segment::Impl {
     explicit ShardLock(const Shard& shard) : shard_(shard) {
       int rc = pthread_mutex_lock(&shard_.h->mutex);
       if (rc == EOWNERDEAD) {
+        // Lock-free readers must see the reset happen: odd while it runs,
+        // a new even value after.
+        const uint32_t odd = shard_.h->seq.load(std::memory_order_relaxed) | 1u;
+        shard_.h->seq.store(odd, std::memory_order_relaxed);
+        SeqlockFence(std::memory_order_release);
         ResetShard(shard_);
         ++shard_.h->lock_recoveries;
+        shard_.h->seq.store(odd + 1, std::memory_order_release);
         pthread_mutex_consistent(&shard_.h->mutex);
         rc = 0;
       }
@@ -863,6 +869,16 @@ Status Segment::PatchTail(uint64_t key, std::string_view bytes) {
   });
 }
 
+void Segment::RaiseFences(uint64_t fence) {
+  for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
+    const Impl::Shard s = impl_->ShardAt(i);
+    impl_->WithShard(s, 0, [&] {
+      if (fence > s.h->fence) s.h->fence = fence;
+      return 0;
+    });
+  }
+}
+
 void Segment::Invalidate(uint64_t key, uint64_t fence) {
   Impl& impl = *impl_;
   uint32_t bucket;
@@ -995,8 +1011,10 @@ void Segment::ForEachPending(const std::function<void(const PendingAccess&)>& vi
 
 PendingTotals Segment::GetPendingTotals() { return impl_->pending.Totals(); }
 
-std::unique_ptr<AccessFlush> Segment::BeginFlush(bool wait) {
-  if (!impl_->pending.LockFlush(wait)) return nullptr;
+uint64_t Segment::PendingFullestPercent() { return impl_->pending.FullestPercent(); }
+
+std::unique_ptr<AccessFlush> Segment::BeginFlush(uint32_t wait_ms) {
+  if (!impl_->pending.LockFlush(wait_ms)) return nullptr;
   return std::unique_ptr<AccessFlush>(new AccessFlush(&impl_->pending));
 }
 

@@ -216,6 +216,8 @@ class Segment {
   Status PatchTail(uint64_t key, std::string_view bytes);
   // Raises the key's shard fence to `fence` (never lowers it), then erases.
   void Invalidate(uint64_t key, uint64_t fence);
+  // Raises every shard's fence to at least `fence`.
+  void RaiseFences(uint64_t fence);
   Status Erase(uint64_t key);
   void Clear();
 
@@ -244,8 +246,12 @@ class Segment {
   // recorded again since appears twice).
   void ForEachPending(const std::function<void(const PendingAccess&)>& visit);
   PendingTotals GetPendingTotals();
-  // The flush lock: nullptr when `wait` is false and another flusher holds it.
-  std::unique_ptr<AccessFlush> BeginFlush(bool wait);
+  // The fullest shard's active table, in percent of its slots: cheap (no
+  // scan of the slots), for a flusher deciding whether to flush early.
+  uint64_t PendingFullestPercent();
+  // The flush lock: nullptr when another flusher holds it and did not let
+  // go within `wait_ms` (0: do not wait).
+  std::unique_ptr<AccessFlush> BeginFlush(uint32_t wait_ms);
 
  private:
   friend class AccessFlush;
