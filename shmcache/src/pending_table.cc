@@ -5,7 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <ctime>
+#include <chrono>
+#include <thread>
 #include <cstring>
 
 namespace shmcache::internal {
@@ -189,21 +190,14 @@ uint64_t PendingTable::FullestPercent() {
 }
 
 bool PendingTable::LockFlush(uint32_t wait_ms) {
+  // Bounded: a flusher stopped (SIGSTOP) or waiting on database locks this
+  // caller holds must not hang it. Polled with trylock rather than
+  // pthread_mutex_timedlock, whose EOWNERDEAD TSan does not model.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   int rc;
-  if (wait_ms == 0) {
-    rc = pthread_mutex_trylock(&header_->flush_mutex);
-  } else {
-    // Bounded: a flusher stopped (SIGSTOP) or waiting on locks this caller
-    // holds must not hang it.
-    timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += wait_ms / 1000;
-    deadline.tv_nsec += static_cast<long>(wait_ms % 1000) * 1000000;
-    if (deadline.tv_nsec >= 1000000000) {
-      deadline.tv_sec += 1;
-      deadline.tv_nsec -= 1000000000;
-    }
-    rc = pthread_mutex_timedlock(&header_->flush_mutex, &deadline);
+  while ((rc = pthread_mutex_trylock(&header_->flush_mutex)) == EBUSY &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (rc == EOWNERDEAD) {
     // A flusher died: whatever it froze is still frozen, with its seq.
