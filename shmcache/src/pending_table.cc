@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cstring>
+#include <thread>
+
+#include "robust_mutex.h"
 
 namespace shmcache::internal {
 namespace {
@@ -28,15 +30,6 @@ uint64_t Mix(uint64_t key) {
 // reads them only under the same mutex, so ordering them against the
 // compiler is enough.
 void StoreOrder() { std::atomic_signal_fence(std::memory_order_seq_cst); }
-
-void InitRobustMutex(pthread_mutex_t* mutex) {
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  pthread_mutex_init(mutex, &attr);
-  pthread_mutexattr_destroy(&attr);
-}
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 
 #include "layout.h"
 #include "pending_table.h"
+#include "robust_mutex.h"
 #include "shmcache/shmcache.h"
 
 namespace shmcache {
@@ -237,6 +238,19 @@ struct Segment::Impl {
     }
   }
 
+  // Runs `body(shard, bucket, index)` on `key`'s entry under its shard lock;
+  // kNotFound when there is none.
+  template <typename Body>
+  Status WithEntry(uint64_t key, Body&& body) {
+    uint32_t bucket;
+    const Shard s = ShardFor(key, &bucket);
+    return WithShard(s, Status::kNotFound, [&] {
+      const uint32_t index = Find(s, bucket, key);
+      if (index == kNil) return Status::kNotFound;
+      return body(s, bucket, index);
+    });
+  }
+
   ReaderCounters& Counters() const { return header->reader_counters[reader_slot]; }
 
   enum class ReadOutcome { kHit, kMiss, kUnsettled };
@@ -280,11 +294,8 @@ struct Segment::Impl {
 
   // The read under the lock, for when reading without it does not settle
   // or the entry has to be marked as used.
-  Status ReadLocked(const Shard& s, uint32_t bucket, uint64_t key,
-                    const std::function<char*(size_t bytes)>& allocate, uint64_t* version) {
-    return WithShard(s, Status::kNotFound, [&] {
-      const uint32_t index = Find(s, bucket, key);
-      if (index == kNil) return Status::kNotFound;
+  Status ReadLocked(uint64_t key, const std::function<char*(size_t bytes)>& allocate, uint64_t* version) {
+    return WithEntry(key, [&](const Shard& s, uint32_t, uint32_t index) {
       uint8_t* chunk = s.Chunk(index);
       const uint32_t bytes = ValueBytes(s, index);
       char* out = allocate(bytes);
@@ -299,14 +310,11 @@ struct Segment::Impl {
     });
   }
 
-  void MarkReferenced(const Shard& s, uint32_t bucket, uint64_t key) {
-    WithShard(s, 0, [&] {
-      const uint32_t index = Find(s, bucket, key);
-      if (index != kNil) {
-        uint8_t* chunk = s.Chunk(index);
-        StoreField<uint32_t>(chunk, kOffFlags, LoadField<uint32_t>(chunk, kOffFlags) | kReferenced);
-      }
-      return 0;
+  void MarkReferenced(uint64_t key) {
+    WithEntry(key, [&](const Shard& s, uint32_t, uint32_t index) {
+      uint8_t* chunk = s.Chunk(index);
+      StoreField<uint32_t>(chunk, kOffFlags, LoadField<uint32_t>(chunk, kOffFlags) | kReferenced);
+      return Status::kOk;
     });
   }
 
@@ -323,7 +331,7 @@ struct Segment::Impl {
       bool referenced = true;
       switch (ReadUnlocked(s, bucket, key, allocate, &found_version, &referenced)) {
         case ReadOutcome::kHit:
-          if (!referenced) MarkReferenced(s, bucket, key);
+          if (!referenced) MarkReferenced(key);
           status = Status::kOk;
           settled = true;
           break;
@@ -335,7 +343,7 @@ struct Segment::Impl {
       }
     }
 #endif
-    if (!settled) status = ReadLocked(s, bucket, key, allocate, &found_version);
+    if (!settled) status = ReadLocked(key, allocate, &found_version);
     if (status == Status::kOk) {
       Counters().hits.fetch_add(1, std::memory_order_relaxed);
       if (version != nullptr) *version = found_version;
@@ -525,15 +533,6 @@ struct Segment::Impl {
 
 namespace {
 
-void InitMutex(pthread_mutex_t* mutex) {
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  pthread_mutex_init(mutex, &attr);
-  pthread_mutexattr_destroy(&attr);
-}
-
 uint64_t PowerOfTwoAtMost(uint64_t value) {
   uint64_t power = 1;
   while (power * 2 <= value) power *= 2;
@@ -610,7 +609,7 @@ void InitializeSegment(uint8_t* base, const Options& o, const Geometry& g) {
   auto* shards = reinterpret_cast<ShardHeader*>(base + g.shards_offset);
   for (uint32_t i = 0; i < o.shard_count; ++i) {
     std::memset(static_cast<void*>(&shards[i]), 0, sizeof(ShardHeader));
-    InitMutex(&shards[i].mutex);
+    InitRobustMutex(&shards[i].mutex);
   }
   header->magic = kMagic;
 }
@@ -838,11 +837,7 @@ Status Segment::PutIfFresh(uint64_t key, std::string_view value, uint64_t versio
 
 Status Segment::PatchTail(uint64_t key, std::string_view bytes) {
   Impl& impl = *impl_;
-  uint32_t bucket;
-  const Impl::Shard s = impl.ShardFor(key, &bucket);
-  return impl.WithShard(s, Status::kNotFound, [&] {
-    const uint32_t index = Impl::Find(s, bucket, key);
-    if (index == kNil) return Status::kNotFound;
+  return impl.WithEntry(key, [&](const Impl::Shard& s, uint32_t, uint32_t index) {
     const uint32_t value_bytes = impl.ValueBytes(s, index);
     if (bytes.size() > value_bytes) return Status::kInvalidArgument;
     const uint64_t offset = value_bytes - bytes.size();
@@ -897,11 +892,7 @@ void Segment::Invalidate(uint64_t key, uint64_t fence) {
 
 Status Segment::Erase(uint64_t key) {
   Impl& impl = *impl_;
-  uint32_t bucket;
-  const Impl::Shard s = impl.ShardFor(key, &bucket);
-  return impl.WithShard(s, Status::kNotFound, [&] {
-    const uint32_t index = Impl::Find(s, bucket, key);
-    if (index == kNil) return Status::kNotFound;
+  return impl.WithEntry(key, [&](const Impl::Shard& s, uint32_t bucket, uint32_t index) {
     impl.RemoveEntry(s, bucket, index);
     ++s.h->erases;
     return Status::kOk;
@@ -921,11 +912,7 @@ void Segment::Clear() {
 
 Status Segment::Lookup(uint64_t key, EntryInfo* info) {
   Impl& impl = *impl_;
-  uint32_t bucket;
-  const Impl::Shard s = impl.ShardFor(key, &bucket);
-  return impl.WithShard(s, Status::kNotFound, [&] {
-    const uint32_t index = Impl::Find(s, bucket, key);
-    if (index == kNil) return Status::kNotFound;
+  return impl.WithEntry(key, [&](const Impl::Shard& s, uint32_t, uint32_t index) {
     // Recency is the entry's rank in its shard's LRU list: a walk, bounded
     // by the shard's entry count. Lookup is for inspection, not the hot path.
     uint64_t rank = 0;
