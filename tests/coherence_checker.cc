@@ -250,6 +250,7 @@ int main(int argc, char** argv) {
   if (shared->stale.load() != 0) std::printf("first stale read: %s\n", shared->first_stale);
   // The run proves something only if reads were served from the shared cache.
   uint64_t cache_hits = 0;
+  std::string segment;
   {
     sqlite3* db = OpenConnection();
     sqlite3_stmt* stmt = nullptr;
@@ -259,6 +260,7 @@ int main(int argc, char** argv) {
       const std::string name = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
       const std::string value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
       if (name == "hits") cache_hits = std::strtoull(value.c_str(), nullptr, 10);
+      if (name == "segment") segment = value;
       if (name == "hits" || name == "misses" || name == "fills_skipped" || name == "invalidations" ||
           name == "lock_recoveries" || name == "cache_status") {
         line += " " + name + "=" + value;
@@ -269,6 +271,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", line.c_str());
   }
   fs::remove_all(dir);
+  if (!segment.empty()) unlink(("/dev/shm" + segment).c_str());  // the database is gone
   const bool pass = shared->stale.load() == 0 && shared->verified.load() >= min_reads &&
                     kills >= kMinKills && !child_failed && cache_hits > 0;
   std::printf("%s\n", pass ? "PASS" : "FAIL");
