@@ -23,9 +23,9 @@ constexpr const char* kStatementSql[] = {
 };
 static_assert(std::size(kStatementSql) == static_cast<size_t>(CachedStatement::kCount));
 
-// Keyed by SQLCipher (it names a cipher provider only for a keyed database),
-// or a file that does not start like a plain SQLite database.
-bool IsEncrypted(sqlite3* db, const char* path) {
+}  // namespace
+
+bool DatabaseIsEncrypted(sqlite3* db, const char* path) {
   sqlite3_stmt* stmt = nullptr;
   bool keyed = false;
   if (sqlite3_prepare_v2(db, "PRAGMA cipher_provider", -1, &stmt, nullptr) == SQLITE_OK) {
@@ -41,7 +41,6 @@ bool IsEncrypted(sqlite3* db, const char* path) {
          std::memcmp(header, "SQLite format 3", sizeof header) != 0;
 }
 
-}  // namespace
 
 void ConnectionState::Release(void* state) {
   auto* self = static_cast<ConnectionState*>(state);
@@ -107,7 +106,7 @@ DocumentCache* ConnectionState::AttachCache() {
   DocumentCache::AttachFailure failure;
   // DESIGN.md invariant 6: no plaintext of a keyed database in /dev/shm. Its
   // segment counts accesses and caches nothing.
-  cache_ = DocumentCache::ForDatabase(path, database_id, IsEncrypted(db_, path), &failure);
+  cache_ = DocumentCache::ForDatabase(path, database_id, DatabaseIsEncrypted(db_, path), &failure);
   if (cache_ == nullptr) {
     cache_unavailable_ = "off: " + failure.reason;
     cache_attach_final_ = !failure.retry;

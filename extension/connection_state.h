@@ -12,6 +12,12 @@
 
 namespace docstore {
 
+// Whether the database file at `path`, open on `db`, is encrypted: keyed by
+// SQLCipher (it names a cipher provider only for a keyed database), or a file
+// that does not start like a plain SQLite database. Found per database at
+// run time, whichever build and runtime.
+bool DatabaseIsEncrypted(sqlite3* db, const char* path);
+
 // The statements docstore keeps prepared for the life of a connection.
 enum class CachedStatement {
   kDocumentById,

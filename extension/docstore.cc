@@ -5,6 +5,7 @@
 **   .load ./build/docstore_sqlcipher        -- sqlcipher shell (SQLCipher 3.4)
 **
 **   SELECT docstore_init();                 -- create or migrate the schema
+**   SELECT docstore_tune();                 -- WAL, page cache, busy timeout, mmap; cipher settings
 **   INSERT INTO documents(title, content, metadata)
 **     VALUES ('Hello', 'first words', '{"lang":"en"}');
 **   SELECT doc_get(1);                      -- the document as JSON, or NULL
@@ -38,6 +39,7 @@
 #include "doc_get.h"
 #include "doc_get_many.h"
 #include "doc_search.h"
+#include "docstore_tune.h"
 #include "info_vtab.h"
 #include "json_valid_fallback.h"
 #include "schema.h"
@@ -77,6 +79,7 @@ int RegisterAll(sqlite3* db, char** error) {
   if (rc == SQLITE_OK) rc = RegisterCacheHooks(db, state);
   if (rc == SQLITE_OK) rc = RegisterCacheTables(db, state);
   if (rc == SQLITE_OK) rc = RegisterAccessFunctions(db, state);
+  if (rc == SQLITE_OK) rc = RegisterDocstoreTune(db);
   if (rc != SQLITE_OK) {
     *error = sqlite3_mprintf("docstore: registration failed: %s (%s)", sqlite3_errstr(rc),
                              sqlite3_errmsg(db));

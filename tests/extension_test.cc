@@ -298,6 +298,39 @@ TEST_F(ExtensionTest, FunctionsWithoutTheSchemaSayWhatToDo) {
   EXPECT_NE(r.error.find("run SELECT docstore_init()"), std::string::npos) << r.error;
 }
 
+TEST_F(ExtensionTest, TuneAppliesTheSettingsAndReportsTheCipherInForce) {
+  const std::string json = db_->Value("SELECT docstore_tune()");
+  EXPECT_NE(json.find("{\"journal_mode\":\"wal\",\"synchronous\":\"normal\",\"cache_size_kib\":65536,"
+                      "\"busy_timeout_ms\":5000,"), std::string::npos) << json;
+  EXPECT_EQ(db_->Value("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(db_->Value("PRAGMA synchronous"), "1");
+  EXPECT_EQ(db_->Value("PRAGMA cache_size"), "-65536");
+#ifdef DOCSTORE_TEST_SQLCIPHER
+  // Keyed: no mmap, and the cipher settings as they are.
+  EXPECT_EQ(db_->Value("PRAGMA mmap_size"), "0");
+  EXPECT_NE(json.find("\"mmap_size\":0,\"encrypted\":true,\"cipher\":{\"version\":\"" +
+                      db_->Value("PRAGMA cipher_version") + "\",\"kdf_iter\":" + db_->Value("PRAGMA kdf_iter") +
+                      ",\"page_size\":" + db_->Value("PRAGMA cipher_page_size") + ","),
+            std::string::npos)
+      << json;
+#else
+  EXPECT_EQ(db_->Value("PRAGMA mmap_size"), "268435456");
+  EXPECT_NE(json.find("\"mmap_size\":268435456,\"encrypted\":false,\"cipher\":null}"), std::string::npos) << json;
+#endif
+  db_->Exec("BEGIN");
+  QueryResult r = db_->Query("SELECT docstore_tune()");
+  EXPECT_NE(r.error.find("outside a transaction"), std::string::npos) << r.error;
+  db_->Exec("ROLLBACK");
+}
+
+#ifdef DOCSTORE_TEST_SQLCIPHER
+TEST_F(ExtensionTest, TuneRefusesAKeyedDatabaseBeforeTheKey) {
+  Database unkeyed(path(), true, /*keyed=*/false);
+  QueryResult r = unkeyed.Query("SELECT docstore_tune()");
+  EXPECT_NE(r.error.find("run PRAGMA key first"), std::string::npos) << r.error;
+}
+#endif
+
 TEST_F(ExtensionTest, InfoDescribesTheBuildAndRuntime) {
   EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'runtime'"), sqlite3_libversion());
 #ifdef DOCSTORE_TEST_SQLCIPHER

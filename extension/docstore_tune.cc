@@ -1,0 +1,119 @@
+// docstore_tune(): the connection settings docstore is designed around.
+//
+//   SELECT docstore_tune();
+//   {"journal_mode":"wal","synchronous":"normal","cache_size_kib":65536,
+//    "busy_timeout_ms":5000,"mmap_size":268435456,"encrypted":false,"cipher":null}
+//
+// WAL (readers never block the writer, nor the writer them), synchronous =
+// NORMAL (durable at checkpoints, safe against corruption), a 64 MiB page
+// cache, a 5 s busy timeout, and memory-mapped I/O of up to 256 MiB — except
+// on an encrypted database, where mmap would bypass the codec and is set to 0.
+// It reads the cipher settings in force where the runtime is SQLCipher
+// (cipher_version, kdf_iter, cipher_page_size, cipher_memory_security; null
+// where a version has no such setting) and never changes them. It refuses to
+// run inside a transaction (the journal mode cannot change there), and on a
+// keyed database before PRAGMA key (nothing can be read yet).
+#include "docstore_tune.h"
+
+#include <string>
+
+#include "connection_state.h"
+#include "json_text.h"
+
+namespace docstore {
+namespace {
+
+constexpr int kCacheSizeKib = 65536;
+constexpr int kBusyTimeoutMs = 5000;
+constexpr long long kMmapBytes = 256ll << 20;
+
+// The first column of the first row of `sql`, or "" (no row, or an error:
+// *rc says which).
+std::string PragmaText(sqlite3* db, const std::string& sql, int* rc = nullptr) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string value;
+  int result = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  if (result == SQLITE_OK) {
+    result = sqlite3_step(stmt);
+    if (result == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    if (result == SQLITE_ROW || result == SQLITE_DONE) result = SQLITE_OK;
+  }
+  sqlite3_finalize(stmt);
+  if (rc != nullptr) *rc = result;
+  return value;
+}
+
+void AppendNumberOrNull(std::string* json, const std::string& value) {
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
+    json->append("null");
+  } else {
+    json->append(value);
+  }
+}
+
+void Tune(sqlite3_context* ctx, int, sqlite3_value**) {
+  sqlite3* db = sqlite3_context_db_handle(ctx);
+  if (!sqlite3_get_autocommit(db)) {
+    sqlite3_result_error(ctx, "docstore_tune: call it outside a transaction (the journal mode cannot change inside one)", -1);
+    return;
+  }
+  int rc = SQLITE_OK;
+  PragmaText(db, "SELECT count(*) FROM sqlite_master", &rc);
+  if (rc != SQLITE_OK) {
+    const std::string message =
+        std::string("docstore_tune: cannot read the database (") + sqlite3_errmsg(db) +
+        "): if it is encrypted, run PRAGMA key first; docstore_tune never changes cipher settings";
+    sqlite3_result_error(ctx, message.c_str(), -1);
+    return;
+  }
+  const char* path = sqlite3_db_filename(db, "main");
+  const bool encrypted = path != nullptr && *path != '\0' && DatabaseIsEncrypted(db, path);
+
+  const std::string journal_mode = PragmaText(db, "PRAGMA journal_mode = WAL", &rc);
+  if (rc != SQLITE_OK) {
+    const std::string message = std::string("docstore_tune: cannot set journal_mode = WAL: ") + sqlite3_errmsg(db);
+    sqlite3_result_error(ctx, message.c_str(), -1);
+    return;
+  }
+  PragmaText(db, "PRAGMA synchronous = NORMAL");
+  PragmaText(db, "PRAGMA cache_size = -" + std::to_string(kCacheSizeKib));
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  // The codec encrypts pages on their way through the pager; mmap'd reads
+  // would skip it.
+  PragmaText(db, "PRAGMA mmap_size = " + std::to_string(encrypted ? 0 : kMmapBytes));
+  const std::string mmap_size = PragmaText(db, "PRAGMA mmap_size");
+
+  std::string json = "{\"journal_mode\":";
+  AppendJsonString(&json, journal_mode);
+  json += ",\"synchronous\":\"normal\",\"cache_size_kib\":" + std::to_string(kCacheSizeKib) +
+          ",\"busy_timeout_ms\":" + std::to_string(kBusyTimeoutMs) + ",\"mmap_size\":";
+  AppendNumberOrNull(&json, mmap_size);
+  json += std::string(",\"encrypted\":") + (encrypted ? "true" : "false") + ",\"cipher\":";
+  const std::string cipher_version = PragmaText(db, "PRAGMA cipher_version");
+  if (cipher_version.empty()) {
+    json += "null";  // not a SQLCipher runtime
+  } else {
+    json += "{\"version\":";
+    AppendJsonString(&json, cipher_version);
+    json += ",\"kdf_iter\":";
+    AppendNumberOrNull(&json, encrypted ? PragmaText(db, "PRAGMA kdf_iter") : "");
+    json += ",\"page_size\":";
+    AppendNumberOrNull(&json, encrypted ? PragmaText(db, "PRAGMA cipher_page_size") : "");
+    json += ",\"memory_security\":";
+    const std::string memory_security = PragmaText(db, "PRAGMA cipher_memory_security");
+    json += memory_security.empty() ? "null" : (memory_security == "0" ? "false" : "true");
+    json += "}";
+  }
+  json += "}";
+  sqlite3_result_text(ctx, json.c_str(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
+int RegisterDocstoreTune(sqlite3* db) {
+  return sqlite3_create_function_v2(db, "docstore_tune", 0, SQLITE_UTF8, nullptr, Tune, nullptr, nullptr, nullptr);
+}
+
+}  // namespace docstore
