@@ -134,8 +134,8 @@ bool FlushRound(sqlite3* db, DocumentCache* cache, shmcache::AccessFlush* flush,
   if (batches.empty()) return true;
   for (const shmcache::PendingBatch& batch : batches) *resumed |= batch.resumed;
   std::vector<FlushedRow> rows;
-  // Any process may cache this database's documents unless it is encrypted.
-  std::vector<FlushedRow>* wanted_rows = cache->encrypted() ? nullptr : &rows;
+  // Any process may have the flushed documents cached.
+  std::vector<FlushedRow>* wanted_rows = &rows;
   FlushResult round;
   if (!Exec(db, "BEGIN IMMEDIATE", error)) return false;
   if (!WriteBatches(db, batches, flush->instance(), &round, wanted_rows, error) ||

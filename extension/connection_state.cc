@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "access_flusher.h"
@@ -104,9 +105,21 @@ DocumentCache* ConnectionState::AttachCache() {
     return nullptr;
   }
   DocumentCache::AttachFailure failure;
-  // DESIGN.md invariant 6: no plaintext of a keyed database in /dev/shm. Its
-  // segment counts accesses and caches nothing.
-  cache_ = DocumentCache::ForDatabase(path, database_id, DatabaseIsEncrypted(db_, path), &failure);
+  // DESIGN.md invariant 6: no plaintext of a keyed database in /dev/shm: its
+  // entries are sealed under the cache key kept inside the database.
+  const bool encrypted = DatabaseIsEncrypted(db_, path);
+  std::string cache_key;
+  if (encrypted) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT value FROM main.docstore_meta WHERE key = 'cache_key'", -1, &stmt,
+                           nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
+      cache_key = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+  }
+  cache_ = DocumentCache::ForDatabase(path, database_id, encrypted, cache_key, &failure);
+  std::fill(cache_key.begin(), cache_key.end(), '\0');
   if (cache_ == nullptr) {
     cache_unavailable_ = "off: " + failure.reason;
     cache_attach_final_ = !failure.retry;

@@ -138,7 +138,7 @@ bool SetCacheSettings(const CacheSettings& settings, std::string* error) {
 
 std::shared_ptr<DocumentCache> DocumentCache::ForDatabase(const std::string& path,
                                                           const std::string& database_id, bool encrypted,
-                                                          AttachFailure* failure) {
+                                                          const std::string& cache_key, AttachFailure* failure) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
     failure->reason = "cannot stat the database file " + path + ": " + std::strerror(errno);
@@ -176,18 +176,22 @@ std::shared_ptr<DocumentCache> DocumentCache::ForDatabase(const std::string& pat
     return nullptr;
   }
   std::string reads_off;
+  std::unique_ptr<EntryCipher> cipher;
   if (encrypted) {
-    reads_off = "documents not cached: the database is encrypted, and entries would be plaintext in shared memory";
-  } else if (!settings.enabled) {
-    reads_off = "reads off (DOCSTORE_CACHE=off)";
+    cipher = EntryCipher::FromHexKey(cache_key);
+    if (cipher == nullptr) {
+      reads_off = "documents not cached: the database is encrypted and has no cache key yet (run SELECT docstore_init())";
+    }
   }
-  auto cache = std::make_shared<DocumentCache>(std::move(segment), encrypted, std::move(reads_off));
+  if (reads_off.empty() && !settings.enabled) reads_off = "reads off (DOCSTORE_CACHE=off)";
+  auto cache = std::make_shared<DocumentCache>(std::move(segment), encrypted, std::move(cipher), std::move(reads_off));
   Registry()[name] = cache;
   return cache;
 }
 
-DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool encrypted, std::string reads_off)
-    : segment_(std::move(segment)), encrypted_(encrypted), reads_off_(std::move(reads_off)) {}
+DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool encrypted,
+                             std::unique_ptr<EntryCipher> cipher, std::string reads_off)
+    : segment_(std::move(segment)), encrypted_(encrypted), cipher_(std::move(cipher)), reads_off_(std::move(reads_off)) {}
 
 namespace {
 
@@ -238,9 +242,21 @@ size_t FormatAccessFields(char* out, int64_t count, const char* last) {
   return static_cast<size_t>(at - out);
 }
 
+// Turns a trailer into the access fields at `out` (which may be where the
+// trailer is); returns their length.
+size_t FormatTrailer(const char* trailer, char* out) {
+  int64_t count = 0;
+  std::memcpy(&count, trailer, 8);
+  char last[kIsoTimeBytes];
+  const bool has_last = trailer[8] != 0;
+  if (has_last) std::memcpy(last, trailer + 9, kIsoTimeBytes);
+  return FormatAccessFields(out, count, has_last ? last : nullptr);
+}
+
 }  // namespace
 
 size_t DocumentCache::Get(int64_t id, const std::function<char*(size_t capacity)>& allocate) {
+  if (cipher_ != nullptr) return GetSealed(id, allocate);
   char* buffer = nullptr;
   size_t stored = 0;
   const auto status = segment_->CopyOut(static_cast<uint64_t>(id), [&](size_t bytes) {
@@ -251,13 +267,30 @@ size_t DocumentCache::Get(int64_t id, const std::function<char*(size_t capacity)
   if (status != shmcache::Status::kOk) return 0;
   // [head][trailer] becomes [head][access fields] in the same buffer.
   const size_t head = stored - kAccessTrailerBytes;
-  const char* trailer = buffer + head;
-  int64_t count = 0;
-  std::memcpy(&count, trailer, 8);
-  char last[kIsoTimeBytes];
-  const bool has_last = trailer[8] != 0;
-  if (has_last) std::memcpy(last, trailer + 9, kIsoTimeBytes);
-  return head + FormatAccessFields(buffer + head, count, has_last ? last : nullptr);
+  return head + FormatTrailer(buffer + head, buffer + head);
+}
+
+// An encrypted database's entry is [nonce][sealed head][tag][trailer]: the
+// trailer (access counts, which the segment may show) stays outside the
+// seal so that flushes can patch it.
+size_t DocumentCache::GetSealed(int64_t id, const std::function<char*(size_t capacity)>& allocate) {
+  thread_local std::string sealed;
+  uint64_t version = 0;
+  if (segment_->Get(static_cast<uint64_t>(id), &sealed, &version) != shmcache::Status::kOk ||
+      sealed.size() < kAccessTrailerBytes + EntryCipher::kOverhead) {
+    return 0;
+  }
+  const size_t sealed_bytes = sealed.size() - kAccessTrailerBytes;
+  const size_t head = sealed_bytes - EntryCipher::kOverhead;
+  char* buffer = allocate(head + kAccessFieldsMaxBytes);
+  if (buffer == nullptr) return 0;
+  if (!cipher_->Open(static_cast<uint64_t>(id), version, std::string_view(sealed).substr(0, sealed_bytes), buffer)) {
+    // Tampered, or sealed under another key: never shown; read it again.
+    AddSegmentCounter(segment_.get(), SegmentCounter::kAuthFailures, 1);
+    segment_->Erase(static_cast<uint64_t>(id));
+    return 0;
+  }
+  return head + FormatTrailer(sealed.data() + sealed_bytes, buffer + head);
 }
 
 bool DocumentCache::Get(int64_t id, std::string* json) {
@@ -272,7 +305,12 @@ bool DocumentCache::Get(int64_t id, std::string* json) {
 void DocumentCache::Fill(int64_t id, std::string_view json_head, int64_t access_count,
                          const char* last_accessed, int64_t version, int64_t snapshot_clock) {
   if (snapshot_clock < 0 || (last_accessed != nullptr && !IsIsoTime(last_accessed))) return;
-  std::string value(json_head);
+  std::string value;
+  if (cipher_ != nullptr) {
+    if (!cipher_->Seal(static_cast<uint64_t>(id), static_cast<uint64_t>(version), json_head, &value)) return;
+  } else {
+    value.assign(json_head);
+  }
   value.append(AccessTrailer(access_count, last_accessed));
   segment_->PutIfFresh(static_cast<uint64_t>(id), value, static_cast<uint64_t>(version),
                        static_cast<uint64_t>(snapshot_clock));
@@ -328,7 +366,9 @@ std::vector<std::pair<std::string, std::string>> DocumentCache::Stats() {
                               ? 0
                               : now_ms - last_flush_ms;
   return {
-      {"cache_status", reads_off_.empty() ? "on" : reads_off_},
+      {"cache_status", !reads_off_.empty() ? reads_off_
+                       : cipher_ != nullptr ? "on (entries sealed with AES-256-GCM)"
+                                            : "on"},
       {"segment", seg->name()},
       {"hits", n(s.hits)},
       {"misses", n(s.misses)},
@@ -347,6 +387,7 @@ std::vector<std::pair<std::string, std::string>> DocumentCache::Stats() {
       {"invalidations", n(s.invalidations)},
       {"lock_recoveries", n(s.lock_recoveries + pending.lock_recoveries)},
       {"errors", n(counter(SegmentCounter::kErrors) + s.corruption_resets)},
+      {"auth_failures", n(counter(SegmentCounter::kAuthFailures))},
       {"accesses_recorded", n(pending.recorded)},
       {"pending_documents", n(pending.keys)},
       {"pending_accesses", n(pending.accesses)},

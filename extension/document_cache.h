@@ -41,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "entry_cipher.h"
 #include "shmcache/shmcache.h"
 
 namespace docstore {
@@ -83,15 +84,17 @@ class DocumentCache {
   // The cache of the database file `path` (device and inode read from it)
   // with docstore_meta's `database_id`; shared by every connection of this
   // process to that file. nullptr and *failure when there is none.
-  // `encrypted`: the database is keyed, and its documents must not be
-  // cached in plaintext; the segment is used for access counting only.
+  // `encrypted`: the database is keyed, and its documents must not be in
+  // shared memory in plaintext: they are sealed under `cache_key` (64 hex
+  // digits, docstore_meta.cache_key), or not cached when there is none.
   static std::shared_ptr<DocumentCache> ForDatabase(const std::string& path,
                                                     const std::string& database_id, bool encrypted,
-                                                    AttachFailure* failure);
+                                                    const std::string& cache_key, AttachFailure* failure);
 
   // `reads_off` non-empty: never serve or fill (it says why); the segment
   // is still kept coherent and counts accesses.
-  DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool encrypted, std::string reads_off);
+  DocumentCache(std::unique_ptr<shmcache::Segment> segment, bool encrypted,
+                std::unique_ptr<EntryCipher> cipher, std::string reads_off);
 
   bool reads_enabled() const { return reads_off_.empty(); }
   bool encrypted() const { return encrypted_; }
@@ -125,8 +128,11 @@ class DocumentCache {
   std::vector<std::pair<std::string, std::string>> Stats();
 
  private:
+  size_t GetSealed(int64_t id, const std::function<char*(size_t capacity)>& allocate);
+
   std::unique_ptr<shmcache::Segment> segment_;
   const bool encrypted_;
+  const std::unique_ptr<EntryCipher> cipher_;  // set for an encrypted database's entries
   const std::string reads_off_;
 };
 

@@ -23,6 +23,7 @@ enum class SegmentCounter : size_t {
   kLastFlushMs = 7,                // wall clock of the last committed flush
   kSidecarPid = 8,                 // the sidecar's pid and heartbeat (0: none yet)
   kSidecarHeartbeatMs = 9,
+  kAuthFailures = 10,              // encrypted entries that did not authenticate
 };
 
 uint64_t SegmentCounterValue(shmcache::Segment* segment, SegmentCounter counter);

@@ -230,7 +230,9 @@ class Sidecar {
       return false;
     }
     DocumentCache::AttachFailure failure;
-    cache_ = DocumentCache::ForDatabase(o_.database, database_id, keyed, &failure);
+    // No cache key: the sidecar serves no document, it only patches the
+    // access fields, which are outside the seal.
+    cache_ = DocumentCache::ForDatabase(o_.database, database_id, keyed, /*cache_key=*/"", &failure);
     if (cache_ == nullptr) {
       *error = "cannot use the shared segment of " + o_.database + ": " + failure.reason;
       return false;

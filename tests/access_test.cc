@@ -276,7 +276,7 @@ TEST_F(AccessTest, WithoutASidecarAFullTableIsFlushedByTheClient) {
       "SELECT value FROM docstore_stats WHERE name = 'segment';");
   const size_t segment = output.rfind("/docstore-");
   ASSERT_NE(segment, std::string::npos) << output;
-  EXPECT_EQ(output.substr(0, segment), "5\n6000\n1\n3000|6000|2\n1\n1\n");
+  EXPECT_EQ(output.substr(0, segment), "6\n6000\n1\n3000|6000|2\n1\n1\n");
   unlink(("/dev/shm" + output.substr(segment, output.size() - segment - 1)).c_str());
 }
 

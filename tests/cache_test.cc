@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -176,11 +178,11 @@ TEST_F(CacheTest, SizesApplyToNewSegmentsAndTheFirstCreatorsSizeWins) {
   // This database's segment exists (4 MiB): a process asking for less joins it.
   EXPECT_EQ(RunShell(small, path(), segment_bytes), "4194304\n");
   // A new database gets the size of the process that creates its segment.
-  EXPECT_EQ(RunShell(small, dir_ / "env.db", "SELECT docstore_init();" + segment_bytes), "5\n1048576\n");
+  EXPECT_EQ(RunShell(small, dir_ / "env.db", "SELECT docstore_init();" + segment_bytes), "6\n1048576\n");
   EXPECT_EQ(RunShell("", dir_ / "sql.db",
                      "SELECT docstore_cache_config(2097152, 65536) IS NOT NULL;"
                      "SELECT docstore_init();" + segment_bytes),
-            "1\n5\n2097152\n");
+            "1\n6\n2097152\n");
   EXPECT_NE(RunShell("DOCSTORE_CACHE_BYTES=lots", dir_ / "bad.db", "SELECT value FROM docstore_stats WHERE name = 'settings_error';")
                 .find("DOCSTORE_CACHE_BYTES='lots' is not a byte count"),
             std::string::npos);
@@ -281,14 +283,57 @@ TEST_F(CacheTest, InMemoryDatabasesWorkUncached) {
   EXPECT_NE(Stat("cache_status", &memory).find("in-memory"), std::string::npos);
 }
 
+// The bytes of this segment's file under /dev/shm.
+std::string SegmentBytes(const std::string& segment) {
+  std::ifstream file("/dev/shm" + segment, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+TEST_F(CacheTest, APlainDatabasesDocumentsAreInTheSegmentAsTheyAre) {
+  // What the keyed test below must not find, this one finds.
+  const std::string marker = "plain-marker-" + std::to_string(getpid());
+  db_->Exec("INSERT INTO documents(id, title) VALUES (5, '" + marker + "')");
+  db_->Value("SELECT doc_get(5)");
+  EXPECT_NE(SegmentBytes(Stat("segment")).find(marker), std::string::npos);
+}
+
 #ifdef DOCSTORE_TEST_SQLCIPHER
-TEST_F(CacheTest, AKeyedDatabaseIsNotCachedInPlaintext) {
+TEST_F(CacheTest, AKeyedDatabaseIsCachedSealedAndATamperedEntryIsNeverServed) {
   Database keyed(dir_ / "keyed.db");  // PRAGMA key
   keyed.Value("SELECT docstore_init()");
-  keyed.Exec("INSERT INTO documents(id, title) VALUES (1, 'secret')");
-  EXPECT_NE(keyed.Value("SELECT doc_get(1)").find("secret"), std::string::npos);
-  EXPECT_NE(Stat("cache_status", &keyed).find("encrypted"), std::string::npos);
-  EXPECT_EQ(keyed.Value("SELECT count(*) FROM docstore_cache"), "0");
+  const std::string marker = "M" + std::to_string(getpid());
+  // Small enough for one chunk, so that the byte flipped below is the tag's.
+  keyed.Exec("INSERT INTO documents(id, title, content_type, created_at, updated_at) VALUES (1, '" + marker +
+             "', 't', 'c', 'u')");
+  const std::string json = keyed.Value("SELECT doc_get(1)");
+  EXPECT_NE(json.find(marker), std::string::npos);
+  EXPECT_EQ(keyed.Value("SELECT doc_get(1)"), json);
+  EXPECT_EQ(keyed.Value("SELECT count(*) FROM docstore_cache"), "1");
+  EXPECT_NE(Stat("cache_status", &keyed).find("AES-256-GCM"), std::string::npos);
+  const std::string segment = Stat("segment", &keyed);
+  EXPECT_EQ(SegmentBytes(segment).find(marker), std::string::npos) << "plaintext in shared memory";
+
+  // The access fields sit in plaintext after the sealed JSON: flush one so
+  // that its time marks where the entry's tag ends, and flip a byte of it.
+  keyed.Value("SELECT doc_flush()");
+  const std::string last = keyed.Value("SELECT last_accessed FROM document_access WHERE doc_id = 1");
+  const std::string bytes = SegmentBytes(segment);
+  const size_t at = bytes.find(last);
+  ASSERT_NE(at, std::string::npos);
+  {
+    const int fd = open(("/dev/shm" + segment).c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    const char flipped = static_cast<char>(bytes[at - 10] ^ 0x01);  // the tag's last byte
+    ASSERT_EQ(pwrite(fd, &flipped, 1, static_cast<off_t>(at - 10)), 1);
+    close(fd);
+  }
+  const std::string after = keyed.Value("SELECT doc_get(1)");
+  EXPECT_NE(after.find(marker), std::string::npos) << after;
+  EXPECT_EQ(Stat("auth_failures", &keyed), "1");
+  // Read again from the database and sealed afresh.
+  EXPECT_EQ(keyed.Value("SELECT doc_get(1)"), after);
+  EXPECT_EQ(Stat("auth_failures", &keyed), "1");
+  unlink(("/dev/shm" + segment).c_str());
 }
 #endif
 

@@ -1,7 +1,8 @@
 // docstore in SQLCipher 4: Node's @journeyapps/sqlcipher (SQLCipher 4 on
 // SQLite 3.51) loading build/docstore.so, on a keyed database and on a plain
 // one. A keyed database's documents must not appear in shared memory; a plain
-// one's do (which shows the search below can see them).
+// one's do (which shows the search below can see them). A keyed database's
+// entries are sealed with AES-256-GCM.
 // Run: node --test tests/clients/ (DOCSTORE_EXTENSION names the extension).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -52,11 +53,11 @@ function scratchDir(t) {
   return dir;
 }
 
-test('a keyed SQLCipher 4 database: doc_get, doc_search, accesses, tuning; no plaintext in the segment', async (t) => {
+test('a keyed SQLCipher 4 database: doc_get through the sealed cache, doc_search, accesses, tuning; no plaintext in the segment', async (t) => {
   const file = path.join(scratchDir(t), 'keyed.db');
   const db = await openDatabase(t, file, KEY);
   assert.match((await db.get('PRAGMA cipher_version')).cipher_version, /^4\./);
-  assert.equal((await db.get('SELECT docstore_init() AS v')).v, 5);
+  assert.equal((await db.get('SELECT docstore_init() AS v')).v, 6);
   const marker = `keyed-marker-${process.pid}`;
   await db.run('INSERT INTO documents(id, title, content, metadata) VALUES (1, ?, ?, ?)',
     ['Secret plan', `${marker} lives here`, JSON.stringify({ lang: 'en' })]);
@@ -78,8 +79,8 @@ test('a keyed SQLCipher 4 database: doc_get, doc_search, accesses, tuning; no pl
   assert.equal(tune.cipher.kdf_iter, 256000);
   assert.equal(tune.cipher.page_size, 4096);
 
-  assert.match(await stat(db, 'cache_status'), /encrypted/);
-  assert.equal((await db.get('SELECT count(*) AS n FROM docstore_cache')).n, 0);
+  assert.match(await stat(db, 'cache_status'), /AES-256-GCM/);
+  assert.equal((await db.get('SELECT count(*) AS n FROM docstore_cache')).n, 1);
   const segment = await stat(db, 'segment');
   t.after(() => fs.rmSync(path.join('/dev/shm', segment), { force: true }));
   assert.equal(segmentContains(segment, marker), false);

@@ -1,0 +1,44 @@
+// Sealing cache entries of an encrypted database: AES-256-GCM (OpenSSL's
+// libcrypto, which SQLCipher links too) under the database's cache key
+// (docstore_meta.cache_key, migration 6). The document id and version are
+// authenticated with each entry, so an entry moved to another id, or a stale
+// one relabelled, fails to open like a tampered one.
+#ifndef DOCSTORE_EXTENSION_ENTRY_CIPHER_H_
+#define DOCSTORE_EXTENSION_ENTRY_CIPHER_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace docstore {
+
+class EntryCipher {
+ public:
+  static constexpr size_t kNonceBytes = 12;
+  static constexpr size_t kTagBytes = 16;
+  static constexpr size_t kOverhead = kNonceBytes + kTagBytes;
+
+  // From 64 hex digits; nullptr for anything else.
+  static std::unique_ptr<EntryCipher> FromHexKey(std::string_view hex);
+  ~EntryCipher();
+  EntryCipher(const EntryCipher&) = delete;
+  EntryCipher& operator=(const EntryCipher&) = delete;
+
+  // Appends [nonce][ciphertext][tag] of `plain` to *out.
+  bool Seal(uint64_t id, uint64_t version, std::string_view plain, std::string* out) const;
+  // Writes the plaintext of `sealed` ([nonce][ciphertext][tag]) at `out`
+  // (room for sealed.size() - kOverhead bytes). False if it does not
+  // authenticate.
+  bool Open(uint64_t id, uint64_t version, std::string_view sealed, char* out) const;
+
+ private:
+  EntryCipher() = default;
+  std::array<unsigned char, 32> key_{};
+};
+
+}  // namespace docstore
+
+#endif  // DOCSTORE_EXTENSION_ENTRY_CIPHER_H_
