@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bench_report.h"
+#include "bench_sqlite.h"
 
 namespace {
 
@@ -28,37 +29,10 @@ namespace fs = std::filesystem;
 using docstore::bench::Measure;
 using docstore::bench::Result;
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "docstore_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-void Exec(sqlite3* db, const std::string& sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    Die(sql + ": " + (error ? error : "?"));
-  }
-}
-
-sqlite3_stmt* Prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
-    Die(std::string(sql) + ": " + sqlite3_errmsg(db));
-  }
-  return stmt;
-}
-
-// Steps a one-row statement and touches the first column's bytes, as a caller
-// reading the result would.
-size_t StepOnce(sqlite3_stmt* stmt) {
-  size_t bytes = 0;
-  if (sqlite3_step(stmt) == SQLITE_ROW) {
-    sqlite3_column_text(stmt, 0);
-    bytes = static_cast<size_t>(sqlite3_column_bytes(stmt, 0));
-  }
-  sqlite3_reset(stmt);
-  return bytes;
-}
+using docstore::bench::Die;
+using docstore::bench::Exec;
+using docstore::bench::Prepare;
+using docstore::bench::StepOnce;
 
 sqlite3* Open(const fs::path& path, const std::string& extension) {
   sqlite3* db = nullptr;

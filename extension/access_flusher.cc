@@ -161,6 +161,13 @@ bool FlushRound(sqlite3* db, DocumentCache* cache, shmcache::AccessFlush* flush,
 
 }  // namespace
 
+bool WriteStatementRunning(sqlite3* db) {
+  for (sqlite3_stmt* stmt = sqlite3_next_stmt(db, nullptr); stmt != nullptr; stmt = sqlite3_next_stmt(db, stmt)) {
+    if (sqlite3_stmt_busy(stmt) && !sqlite3_stmt_readonly(stmt)) return true;
+  }
+  return false;
+}
+
 bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, uint32_t wait_ms, FlushResult* result,
                           std::string* error) {
   *result = FlushResult{};
@@ -170,11 +177,9 @@ bool FlushPendingAccesses(sqlite3* db, DocumentCache* cache, uint32_t wait_ms, F
   }
   // Its COMMIT would fail while a statement that writes runs on this
   // connection, and the ROLLBACK after it would undo that statement's work.
-  for (sqlite3_stmt* stmt = sqlite3_next_stmt(db, nullptr); stmt != nullptr; stmt = sqlite3_next_stmt(db, stmt)) {
-    if (sqlite3_stmt_busy(stmt) && !sqlite3_stmt_readonly(stmt)) {
-      *error = "cannot flush while a statement that writes is running on this connection";
-      return false;
-    }
+  if (WriteStatementRunning(db)) {
+    *error = "cannot flush while a statement that writes is running on this connection";
+    return false;
   }
   auto flush = cache->segment()->BeginFlush(wait_ms);
   if (flush == nullptr) {

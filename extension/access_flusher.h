@@ -14,6 +14,10 @@
 
 namespace docstore {
 
+// Whether a statement that writes is running on `db` (SQLite 3.15 has no
+// sqlite3_txn_state to ask).
+bool WriteStatementRunning(sqlite3* db);
+
 struct FlushResult {
   uint64_t rows = 0;      // document_access rows updated or inserted
   uint64_t accesses = 0;  // accesses those rows gained

@@ -13,10 +13,10 @@
 // when it is (cache_status).
 #include "cache_vtab.h"
 
-#include <cmath>
 #include <vector>
 
 #include "name_value_vtab.h"
+#include "sql_values.h"
 
 namespace docstore {
 namespace {
@@ -104,16 +104,7 @@ int CacheFilter(sqlite3_vtab_cursor* base, int plan, const char*, int argc, sqli
   if (plan == kLookupById && argc == 1) {
     // id = 'abc' or id = 1.5 matches no row, as it would in a table.
     int64_t id = 0;
-    const int type = sqlite3_value_numeric_type(argv[0]);
-    if (type == SQLITE_INTEGER) {
-      id = sqlite3_value_int64(argv[0]);
-    } else if (type == SQLITE_FLOAT) {
-      const double real = sqlite3_value_double(argv[0]);
-      if (std::trunc(real) != real || std::fabs(real) > 9.2e18) return SQLITE_OK;
-      id = static_cast<int64_t>(real);
-    } else {
-      return SQLITE_OK;
-    }
+    if (!IntegralValue(argv[0], &id)) return SQLITE_OK;
     shmcache::EntryInfo info;
     if (cache->Lookup(id, &info)) cursor->rows.push_back(info);
     return SQLITE_OK;

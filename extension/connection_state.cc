@@ -78,15 +78,23 @@ sqlite3_stmt* ConnectionState::Statement(CachedStatement which, std::string* err
   return slot;
 }
 
-const std::string& ConnectionState::MainDatabaseId() {
-  if (!main_database_id_.empty()) return main_database_id_;
+// A text value of the main database's docstore_meta, "" when there is none.
+std::string ConnectionState::MainMeta(const char* key) {
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT value FROM main.docstore_meta WHERE key = 'database_id'", -1, &stmt,
-                         nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
-    main_database_id_ = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  std::string value;
+  if (sqlite3_prepare_v2(db_, "SELECT value FROM main.docstore_meta WHERE key = ?1", -1, &stmt, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
+      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
   }
   sqlite3_finalize(stmt);
+  return value;
+}
+
+const std::string& ConnectionState::MainDatabaseId() {
+  if (main_database_id_.empty()) main_database_id_ = MainMeta("database_id");
   return main_database_id_;
 }
 
@@ -108,16 +116,7 @@ DocumentCache* ConnectionState::AttachCache() {
   // DESIGN.md invariant 6: no plaintext of a keyed database in /dev/shm: its
   // entries are sealed under the cache key kept inside the database.
   const bool encrypted = DatabaseIsEncrypted(db_, path);
-  std::string cache_key;
-  if (encrypted) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT value FROM main.docstore_meta WHERE key = 'cache_key'", -1, &stmt,
-                           nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
-      cache_key = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-  }
+  std::string cache_key = encrypted ? MainMeta("cache_key") : std::string();
   cache_ = DocumentCache::ForDatabase(path, database_id, encrypted, cache_key, &failure);
   std::fill(cache_key.begin(), cache_key.end(), '\0');
   if (cache_ == nullptr) {
@@ -168,12 +167,7 @@ bool ConnectionState::CanFill() const {
 #else
   // SQLite 3.15 (SQLCipher 3) has no sqlite3_txn_state: fill only outside
   // explicit transactions and while no statement that writes is running.
-  if (!sqlite3_get_autocommit(db_)) return false;
-  for (sqlite3_stmt* stmt = sqlite3_next_stmt(db_, nullptr); stmt != nullptr;
-       stmt = sqlite3_next_stmt(db_, stmt)) {
-    if (sqlite3_stmt_busy(stmt) && !sqlite3_stmt_readonly(stmt)) return false;
-  }
-  return true;
+  return sqlite3_get_autocommit(db_) && !WriteStatementRunning(db_);
 #endif
 }
 

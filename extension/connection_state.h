@@ -90,6 +90,7 @@ class ConnectionState {
   }
 
   DocumentCache* AttachCache();
+  std::string MainMeta(const char* key);
 
   sqlite3* const db_;
   void (*const on_destroy_)(sqlite3*);

@@ -20,29 +20,36 @@ const char* TypeName(int type) {
 
 }  // namespace
 
+bool IntegralValue(sqlite3_value* arg, int64_t* value) {
+  switch (sqlite3_value_type(arg)) {
+    case SQLITE_INTEGER:
+      *value = sqlite3_value_int64(arg);
+      return true;
+    case SQLITE_FLOAT: {
+      // 7.0 means 7. The range check is on [-2^63, 2^63), where the
+      // conversion is exact.
+      const double real = sqlite3_value_double(arg);
+      if (real >= -9223372036854775808.0 && real < 9223372036854775808.0 && real == std::trunc(real)) {
+        *value = static_cast<int64_t>(real);
+        return true;
+      }
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
 IdArgument ReadDocumentId(sqlite3_context* ctx, const char* function, sqlite3_value* arg,
                           int64_t* id) {
   const int type = sqlite3_value_type(arg);
   if (type == SQLITE_NULL) return IdArgument::kNull;
-  if (type == SQLITE_FLOAT) {
-    // better-sqlite3 binds every JavaScript number as a REAL, so 7.0 means 7.
-    // The range check is on [-2^63, 2^63), where the conversion is exact.
-    const double value = sqlite3_value_double(arg);
-    if (value >= -9223372036854775808.0 && value < 9223372036854775808.0 &&
-        value == std::trunc(value)) {
-      *id = static_cast<int64_t>(value);
-      return IdArgument::kId;
-    }
-  }
-  if (type != SQLITE_INTEGER) {
-    char* message = sqlite3_mprintf("%s: expected an integer document id, got %s", function,
-                                    TypeName(type));
-    sqlite3_result_error(ctx, message, -1);
-    sqlite3_free(message);
-    return IdArgument::kInvalid;
-  }
-  *id = sqlite3_value_int64(arg);
-  return IdArgument::kId;
+  if (IntegralValue(arg, id)) return IdArgument::kId;
+  char* message = sqlite3_mprintf("%s: expected an integer document id, got %s", function,
+                                  TypeName(type));
+  sqlite3_result_error(ctx, message, -1);
+  sqlite3_free(message);
+  return IdArgument::kInvalid;
 }
 
 void AppendColumnAsJson(std::string* out, sqlite3_stmt* stmt, int column) {

@@ -16,6 +16,10 @@ enum class IdArgument {
   kInvalid,  // not an integer: an error naming `function` is already set on ctx
 };
 
+// An INTEGER, or a REAL holding an integral value within int64 (Node's
+// better-sqlite3 binds every JavaScript number as a REAL): true, with *value.
+bool IntegralValue(sqlite3_value* arg, int64_t* value);
+
 // Document ids are SQL integers, or REALs holding an integral value (Node's
 // better-sqlite3 binds every JavaScript number as a REAL). Text, blobs and
 // reals with a fraction are errors rather than conversions: '12abc' or 1.5
