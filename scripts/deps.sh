@@ -32,10 +32,26 @@ DOCSTORE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Two cores on the project's machines; never more jobs than cores.
 DOCSTORE_JOBS="$(nproc)"
 
-# configure_and_build DIR [cmake args...]: a CMake build tree in DIR.
+# The npm packages of tests/clients, as package-lock.json pins them:
+# better-sqlite3, and @journeyapps/sqlcipher, whose SQLCipher 4 amalgamation
+# the build links (cmake/sqlcipher4.cmake). Their bindings compile against the
+# installed Node's headers, with nothing downloaded but the packages.
+ensure_node_clients() {
+  local clients="$DOCSTORE_ROOT/tests/clients"
+  local stamp="$clients/node_modules/.docstore-lock-stamp"
+  cmp -s "$clients/package-lock.json" "$stamp" 2>/dev/null && return 0
+  echo "docstore: npm ci in tests/clients (better-sqlite3, @journeyapps/sqlcipher)" >&2
+  (cd "$clients" && npm_config_nodedir=/usr npm ci --no-audit --no-fund >/dev/null)
+  cp "$clients/package-lock.json" "$stamp"
+}
+
+# configure_and_build DIR [cmake args...]: a CMake build tree in DIR. Without
+# a -DDOCSTORE_SQLCIPHER4=... among the args, SQLCipher 4 is the amalgamation
+# of the npm package, installed first.
 configure_and_build() {
   local dir="$1"
   shift
+  case " $* " in *" -DDOCSTORE_SQLCIPHER4="*) ;; *) ensure_node_clients ;; esac
   cmake -S "$DOCSTORE_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
   cmake --build "$dir" -j "$DOCSTORE_JOBS"
 }

@@ -8,10 +8,17 @@
 //     --once            flush once and exit (0: flushed or nothing to do)
 //     --key-file PATH   SQLCipher key from a file readable by its owner only
 //     --key-fd N        SQLCipher key from an inherited descriptor
+//     --raw-key         the key is a raw key in hex (64 digits, or 96 with the
+//                       salt), applied as x'...' with no key derivation
+//     --cipher-compatibility 3|4, --kdf-iter N, --cipher-page-size N
+//                       the cipher settings the application applies after its
+//                       key (SQLCipher 3 databases: --cipher-compatibility 3)
 //     --verbose         one line per flush (otherwise one line per error)
 //
-// SIGTERM or SIGINT: a last flush, then exit 0. The key is never taken from
-// the command line, where other users could read it. A sidecar killed at
+// Linked with SQLCipher 4. SIGTERM or SIGINT: a last flush, then exit 0. The
+// key is never taken from the command line, where other users could read it;
+// it is derived once, when the database is opened, not per flush. A sidecar
+// killed at
 // any instant loses and doubles nothing: the next one (or doc_flush) finds
 // what it froze and the database says whether it was written.
 #include <fcntl.h>
@@ -19,7 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +37,7 @@
 #include <string.h>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "access_flusher.h"
 #include "document_cache.h"
@@ -49,13 +59,22 @@ struct Options {
   bool verbose = false;
   std::string key_file;
   int key_fd = -1;
+  bool raw_key = false;
+  // Each applied with PRAGMA after the key when not 0.
+  int cipher_compatibility = 0;
+  int kdf_iter = 0;
+  int cipher_page_size = 0;
+
+  bool keyed() const { return !key_file.empty() || key_fd >= 0; }
 };
 
 [[noreturn]] void Usage(const char* problem) {
   if (problem != nullptr) std::fprintf(stderr, "docstore-sidecar: %s\n", problem);
   std::fprintf(stderr,
                "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--verbose]\n"
-               "                        [--key-file PATH | --key-fd N] DATABASE\n");
+               "                        [--key-file PATH | --key-fd N] [--raw-key]\n"
+               "                        [--cipher-compatibility 3|4] [--kdf-iter N] [--cipher-page-size N]\n"
+               "                        DATABASE\n");
   std::exit(2);
 }
 
@@ -90,6 +109,15 @@ Options ParseOptions(int argc, char** argv) {
       o.key_file = value();
     } else if (arg == "--key-fd") {
       o.key_fd = ParseInt(value(), 0, 1 << 20, "--key-fd");
+    } else if (arg == "--raw-key") {
+      o.raw_key = true;
+    } else if (arg == "--cipher-compatibility") {
+      o.cipher_compatibility = ParseInt(value(), 3, 4, "--cipher-compatibility");
+    } else if (arg == "--kdf-iter") {
+      o.kdf_iter = ParseInt(value(), 1, 1 << 30, "--kdf-iter");
+    } else if (arg == "--cipher-page-size") {
+      o.cipher_page_size = ParseInt(value(), 512, 65536, "--cipher-page-size");
+      if ((o.cipher_page_size & (o.cipher_page_size - 1)) != 0) Usage("--cipher-page-size must be a power of two");
     } else if (arg == "--help" || arg == "-h") {
       Usage(nullptr);
     } else if (!arg.empty() && arg[0] == '-') {
@@ -102,6 +130,9 @@ Options ParseOptions(int argc, char** argv) {
   }
   if (o.database.empty()) Usage("no database given");
   if (!o.key_file.empty() && o.key_fd >= 0) Usage("--key-file or --key-fd, not both");
+  if (!o.keyed() && (o.raw_key || o.cipher_compatibility != 0 || o.kdf_iter != 0 || o.cipher_page_size != 0)) {
+    Usage("--raw-key and the cipher settings need --key-file or --key-fd");
+  }
   return o;
 }
 
@@ -115,6 +146,20 @@ bool ReadKey(int fd, std::string* key) {
   if (n < 0) return false;
   if (!key->empty() && key->back() == '\n') key->pop_back();
   if (!key->empty() && key->back() == '\r') key->pop_back();
+  return true;
+}
+
+// A raw key in hex becomes the literal x'...' that SQLCipher takes as key
+// bytes, skipping key derivation.
+bool RawKeyLiteral(std::string* key, std::string* error) {
+  const bool hex = std::all_of(key->begin(), key->end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  if (!hex || (key->size() != 64 && key->size() != 96)) {
+    *error = "--raw-key: the key must be 64 hex digits (256 bits), or 96 with the salt; it has " +
+             std::to_string(key->size()) + (hex ? " digits" : " characters, not all hex digits");
+    return false;
+  }
+  key->insert(0, "x'");
+  key->push_back('\'');
   return true;
 }
 
@@ -156,6 +201,7 @@ bool LoadKey(const Options& o, std::string* key, std::string* error) {
     *error = "the key is empty";
     return false;
   }
+  if (o.raw_key) return RawKeyLiteral(key, error);
   return true;
 }
 
@@ -207,18 +253,8 @@ class Sidecar {
       return false;
     }
     sqlite3_busy_timeout(db_, 1000);
-    const bool keyed = !o_.key_file.empty() || o_.key_fd >= 0;
-    if (keyed) {
-      std::string key;
-      if (!LoadKey(o_, &key, error)) return false;
-      // Derived once here, for the life of the connection (not per flush).
-      const int rc = sqlite3_key(db_, key.data(), static_cast<int>(key.size()));
-      explicit_bzero(key.data(), key.size());
-      if (rc != SQLITE_OK) {
-        *error = std::string("cannot apply the key: ") + sqlite3_errmsg(db_);
-        return false;
-      }
-    }
+    const bool keyed = o_.keyed();
+    if (keyed && !ApplyKey(error)) return false;
     if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
       *error = "cannot read " + o_.database + " (" + sqlite3_errmsg(db_) + ")" +
                (keyed ? ": wrong key or cipher settings?" : ": encrypted? give --key-file or --key-fd");
@@ -236,6 +272,34 @@ class Sidecar {
     if (cache_ == nullptr) {
       *error = "cannot use the shared segment of " + o_.database + ": " + failure.reason;
       return false;
+    }
+    return true;
+  }
+
+  // The key, then the cipher settings, as SQLCipher wants them: before the
+  // first read, which derives the key once for the life of the connection.
+  bool ApplyKey(std::string* error) {
+    std::string key;
+    if (!LoadKey(o_, &key, error)) {
+      explicit_bzero(key.data(), key.size());
+      return false;
+    }
+    const int rc = sqlite3_key(db_, key.data(), static_cast<int>(key.size()));
+    explicit_bzero(key.data(), key.size());
+    if (rc != SQLITE_OK) {
+      *error = std::string("cannot apply the key: ") + sqlite3_errmsg(db_);
+      return false;
+    }
+    const std::pair<const char*, int> settings[] = {{"cipher_compatibility", o_.cipher_compatibility},
+                                                    {"kdf_iter", o_.kdf_iter},
+                                                    {"cipher_page_size", o_.cipher_page_size}};
+    for (const auto& [pragma, value] : settings) {
+      if (value == 0) continue;
+      const std::string sql = std::string("PRAGMA ") + pragma + " = " + std::to_string(value);
+      if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+        *error = sql + ": " + sqlite3_errmsg(db_);
+        return false;
+      }
     }
     return true;
   }

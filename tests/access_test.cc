@@ -35,6 +35,14 @@ using docstore_test::RunShell;
 
 constexpr int kDocuments = 50;
 
+// The sidecar is linked with SQLCipher 4: a SQLCipher 3 database needs the
+// setting its application would apply.
+#ifdef DOCSTORE_TEST_SQLCIPHER3
+const std::vector<const char*> kSidecarCipherArgs = {"--cipher-compatibility", "3"};
+#else
+const std::vector<const char*> kSidecarCipherArgs = {};
+#endif
+
 // Per-document counts of accesses that returned, shared by forked clients.
 struct SharedCounts {
   std::atomic<uint64_t> returned[kDocuments + 1];
@@ -121,6 +129,7 @@ class AccessTest : public ::testing::Test {
       args.push_back("--key-file");
       args.push_back(key_file_.string());
     }
+    for (const char* arg : kSidecarCipherArgs) args.push_back(arg);
     args.push_back(path().string());
     const pid_t pid = fork();
     if (pid == 0) {
@@ -315,6 +324,66 @@ TEST_F(AccessTest, ABusyOrReadOnlyDatabaseKeepsAccessesPendingUntilItClears) {
   EXPECT_EQ(db_->Value("SELECT access_count FROM document_access WHERE doc_id = 7"), "6");
   EXPECT_NE(db_->Value("SELECT doc_get(7)").find("\"access_count\":6"), std::string::npos);
 }
+
+#ifdef DOCSTORE_TEST_SQLCIPHER
+// A database keyed the way an application may key it: `key_sql` right after
+// opening, before the first read. Five accesses to document 1 pending.
+void MakeKeyedDatabase(const fs::path& file, const std::string& key_sql) {
+  Database db(file, /*load=*/false, /*keyed=*/false);
+  db.Exec(key_sql);
+  db.Load();
+  db.Value("SELECT docstore_init()");
+  db.Exec("INSERT INTO documents(id, title) VALUES (1, 'd')");
+  for (int i = 0; i < 5; ++i) db.Value("SELECT doc_touch(1)");
+}
+
+// docstore-sidecar --once on `file`, the key from `key`'s text in an
+// owner-only file: its exit code, and what it printed after `output`.
+int SidecarOnce(const fs::path& file, const std::string& key, const std::string& options, std::string* output) {
+  const fs::path key_file = file.string() + ".key";
+  std::ofstream(key_file) << key << "\n";
+  fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
+  std::string command = std::string(DOCSTORE_SIDECAR_PATH) + " --once --key-file " + key_file.string() + " " + options;
+  for (const char* arg : kSidecarCipherArgs) command += std::string(" ") + arg;
+  int exit_code = -1;
+  *output = RunCommand(command + " " + file.string(), &exit_code);
+  return exit_code;
+}
+
+TEST_F(AccessTest, TheSidecarOpensWithTheApplicationsCipherSettings) {
+  std::string output;
+  const std::string count = "SELECT access_count FROM document_access WHERE doc_id = 1";
+  // A passphrase with fewer KDF iterations and larger pages than the defaults.
+  const fs::path tuned = dir_ / "tuned.db";
+  MakeKeyedDatabase(tuned, "PRAGMA key = 'tuned key'; PRAGMA kdf_iter = 1000; PRAGMA cipher_page_size = 8192");
+  EXPECT_EQ(SidecarOnce(tuned, "tuned key", "", &output), 1);
+  EXPECT_NE(output.find("wrong key or cipher settings?"), std::string::npos) << output;
+  EXPECT_EQ(SidecarOnce(tuned, "tuned key", "--kdf-iter 1000 --cipher-page-size 8192", &output), 0) << output;
+  {
+    Database db(tuned, /*load=*/false, /*keyed=*/false);
+    db.Exec("PRAGMA key = 'tuned key'; PRAGMA kdf_iter = 1000; PRAGMA cipher_page_size = 8192");
+    db.Load();
+    EXPECT_EQ(db.Value(count), "5");
+    unlink(("/dev/shm" + db.Value("SELECT value FROM docstore_stats WHERE name = 'segment'")).c_str());
+  }
+  // A raw 256-bit key: no key derivation at all.
+  const std::string hex = "2dd29ca851e7b56e4697b0e1f08507293d761a05ce4d1b628663f411a8086d99";
+  const fs::path raw = dir_ / "raw.db";
+  MakeKeyedDatabase(raw, "PRAGMA key = \"x'" + hex + "'\"");
+  EXPECT_EQ(SidecarOnce(raw, hex.substr(1), "--raw-key", &output), 1);
+  EXPECT_NE(output.find("--raw-key: the key must be 64 hex digits (256 bits), or 96 with the salt; it has 63 digits"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(SidecarOnce(raw, hex, "--raw-key", &output), 0) << output;
+  {
+    Database db(raw, /*load=*/false, /*keyed=*/false);
+    db.Exec("PRAGMA key = \"x'" + hex + "'\"");
+    db.Load();
+    EXPECT_EQ(db.Value(count), "5");
+    unlink(("/dev/shm" + db.Value("SELECT value FROM docstore_stats WHERE name = 'segment'")).c_str());
+  }
+}
+#endif
 
 TEST_F(AccessTest, TheSidecarRefusesAKeyFileOthersCanRead) {
   const fs::path loose = dir_ / "loose-key";

@@ -1,7 +1,8 @@
 // The extension as an application sees it: loaded with sqlite3_load_extension
-// into a real database file. Built twice: against Debian's SQLite, loading
-// build/docstore.so, and against Debian's SQLCipher on a keyed database,
-// loading build/docstore_sqlcipher.so (DOCSTORE_TEST_SQLCIPHER).
+// into a real database file. Built three times (tests/CMakeLists.txt):
+// against Debian's SQLite, loading build/docstore.so; on a keyed database
+// (DOCSTORE_TEST_SQLCIPHER) against Debian's SQLCipher 3, loading
+// build/docstore_sqlcipher.so, and against SQLCipher 4, loading docstore.so.
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -325,15 +326,36 @@ TEST_F(ExtensionTest, TuneAppliesTheSettingsAndReportsTheCipherInForce) {
 
 #ifdef DOCSTORE_TEST_SQLCIPHER
 TEST_F(ExtensionTest, TuneRefusesAKeyedDatabaseBeforeTheKey) {
-  Database unkeyed(path(), true, /*keyed=*/false);
-  QueryResult r = unkeyed.Query("SELECT docstore_tune()");
-  EXPECT_NE(r.error.find("run PRAGMA key first"), std::string::npos) << r.error;
+  const std::string journal_mode = db_->Value("PRAGMA journal_mode");
+  {
+    Database unkeyed(path(), true, /*keyed=*/false);
+    sqlite3_stmt* stmt = nullptr;
+    const int prepared = sqlite3_prepare_v2(unkeyed.handle(), "SELECT docstore_tune()", -1, &stmt, nullptr);
+    const std::string prepare_error = sqlite3_errmsg(unkeyed.handle());
+    sqlite3_finalize(stmt);
+#ifdef DOCSTORE_TEST_SQLCIPHER3
+    // SQLite 3.15 prepares a call without reading the schema: docstore_tune
+    // itself finds it unreadable.
+    ASSERT_EQ(prepared, SQLITE_OK) << prepare_error;
+    QueryResult r = unkeyed.Query("SELECT docstore_tune()");
+    EXPECT_NE(r.error.find("run PRAGMA key first"), std::string::npos) << r.error;
+#else
+    // SQLite 3.51 reads the schema to prepare any statement: SQLite refuses
+    // before docstore_tune runs.
+    EXPECT_EQ(prepared, SQLITE_NOTADB) << prepare_error;
+    EXPECT_EQ(prepare_error, "file is not a database");
+#endif
+  }
+  // Nothing was changed.
+  Database reopened(path());
+  EXPECT_EQ(reopened.Value("PRAGMA journal_mode"), journal_mode);
+  EXPECT_EQ(reopened.Value("SELECT count(*) FROM documents"), db_->Value("SELECT count(*) FROM documents"));
 }
 #endif
 
 TEST_F(ExtensionTest, InfoDescribesTheBuildAndRuntime) {
   EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'runtime'"), sqlite3_libversion());
-#ifdef DOCSTORE_TEST_SQLCIPHER
+#ifdef DOCSTORE_TEST_SQLCIPHER3
   EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'build'"), "sqlcipher");
   EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'fulltext'"), "fts4");
 #else

@@ -25,13 +25,27 @@ struct QueryResult {
   std::vector<std::vector<std::optional<std::string>>> rows;
 };
 
+// The passphrase of keyed test databases.
+inline constexpr const char* kTestKey = "correct horse battery staple";
+
+// ATTACH `file` AS `name`, with the test key under DOCSTORE_TEST_SQLCIPHER
+// (SQLCipher would otherwise apply the main database's derived key, which
+// fails on a file with a salt of its own).
+inline std::string AttachSql(const fs::path& file, const std::string& name) {
+  std::string sql = "ATTACH '" + file.string() + "' AS " + name;
+#ifdef DOCSTORE_TEST_SQLCIPHER
+  sql += std::string(" KEY '") + kTestKey + "'";
+#endif
+  return sql;
+}
+
 class Database {
  public:
   // Under DOCSTORE_TEST_SQLCIPHER the database is keyed unless `keyed` is false.
   explicit Database(const fs::path& path, bool load = true, bool keyed = true) {
     if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) ADD_FAILURE() << sqlite3_errmsg(db_);
 #ifdef DOCSTORE_TEST_SQLCIPHER
-    if (keyed) Exec("PRAGMA key = 'correct horse battery staple'");
+    if (keyed) Exec(std::string("PRAGMA key = '") + kTestKey + "'");
 #else
     (void)keyed;
 #endif
@@ -133,11 +147,11 @@ inline std::string RunCommand(std::string command, int* exit_code = nullptr) {
   return output;
 }
 
-// What `sql` prints when the shell of this build (sqlite3, or sqlcipher)
-// runs it on the unkeyed database `db` after loading the extension, in a new
+// What `sql` prints when the shell of this build's extension (sqlite3, or
+// sqlcipher for SQLCipher 3; SQLCipher 4 has no shell here) runs it on the unkeyed database `db` after loading the extension, in a new
 // process (so that `environment`'s cache settings apply).
 inline std::string RunShell(const std::string& environment, const fs::path& db, const std::string& sql) {
-#ifdef DOCSTORE_TEST_SQLCIPHER
+#ifdef DOCSTORE_TEST_SQLCIPHER3
   const char* shell = "sqlcipher";
 #else
   const char* shell = "sqlite3";
