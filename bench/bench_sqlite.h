@@ -32,6 +32,17 @@ inline sqlite3_stmt* Prepare(sqlite3* db, const char* sql) {
   return stmt;
 }
 
+// The first column of the first row of `sql`, "" if none.
+inline std::string Text(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = Prepare(db, sql);
+  std::string text;
+  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+    text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return text;
+}
+
 // Steps a one-row statement and touches every column's bytes, as a caller
 // reading the result would.
 inline size_t StepOnce(sqlite3_stmt* stmt) {

@@ -45,13 +45,17 @@ ensure_node_clients() {
   cp "$clients/package-lock.json" "$stamp"
 }
 
-# configure_and_build DIR [cmake args...]: a CMake build tree in DIR. Without
-# a -DDOCSTORE_SQLCIPHER4=... among the args, SQLCipher 4 is the amalgamation
-# of the npm package, installed first.
+# configure_and_build DIR [cmake args...] [-- targets...]: a CMake build tree
+# in DIR, all of it or the targets named. Without a -DDOCSTORE_SQLCIPHER4=...
+# among the args, SQLCipher 4 is the amalgamation of the npm package,
+# installed first.
 configure_and_build() {
   local dir="$1"
   shift
-  case " $* " in *" -DDOCSTORE_SQLCIPHER4="*) ;; *) ensure_node_clients ;; esac
-  cmake -S "$DOCSTORE_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-  cmake --build "$dir" -j "$DOCSTORE_JOBS"
+  local configure=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do configure+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && targets=(--target "$@")
+  case " ${configure[*]} " in *" -DDOCSTORE_SQLCIPHER4="*) ;; *) ensure_node_clients ;; esac
+  cmake -S "$DOCSTORE_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "${configure[@]}" >/dev/null
+  cmake --build "$dir" -j "$DOCSTORE_JOBS" "${targets[@]}"
 }

@@ -69,7 +69,7 @@ class AccessTest : public ::testing::Test {
     shared_ = new (memory) SharedCounts{};
 #ifdef DOCSTORE_TEST_SQLCIPHER
     key_file_ = dir_ / "key";
-    std::ofstream(key_file_) << "correct horse battery staple\n";
+    std::ofstream(key_file_) << docstore_test::kTestKeyHex << "\n";
     fs::permissions(key_file_, fs::perms::owner_read | fs::perms::owner_write);
 #endif
   }
@@ -128,6 +128,7 @@ class AccessTest : public ::testing::Test {
     if (!key_file_.empty()) {
       args.push_back("--key-file");
       args.push_back(key_file_.string());
+      args.push_back("--raw-key");
     }
     for (const char* arg : kSidecarCipherArgs) args.push_back(arg);
     args.push_back(path().string());
@@ -307,7 +308,7 @@ TEST_F(AccessTest, ABusyOrReadOnlyDatabaseKeepsAccessesPendingUntilItClears) {
     sqlite3* readonly = nullptr;
     ASSERT_EQ(sqlite3_open_v2(path().c_str(), &readonly, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
 #ifdef DOCSTORE_TEST_SQLCIPHER
-    sqlite3_exec(readonly, "PRAGMA key = 'correct horse battery staple'", nullptr, nullptr, nullptr);
+    sqlite3_exec(readonly, ("PRAGMA key = " + docstore_test::TestKeyLiteral()).c_str(), nullptr, nullptr, nullptr);
 #endif
     sqlite3_enable_load_extension(readonly, 1);
     ASSERT_EQ(sqlite3_load_extension(readonly, DOCSTORE_EXTENSION_PATH, nullptr, nullptr), SQLITE_OK);

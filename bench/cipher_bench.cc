@@ -1,14 +1,18 @@
-// doc_get on an encrypted database, Debian's SQLCipher 3.4.1: the sealed
-// cache (AES-256-GCM per hit) beside a prepared point-select of the same
-// document's columns through SQLCipher's own decrypted page cache.
+// doc_get on an encrypted database: the sealed cache (AES-256-GCM per hit)
+// beside a prepared point-select of the same document's columns through
+// SQLCipher's own decrypted page cache. Built twice (bench/CMakeLists.txt):
 //
-//   cipher3_bench OUT.json EXTENSION [--quick]     (EXTENSION: build/docstore_sqlcipher)
+//   cipher3_bench OUT.json build/docstore_sqlcipher [--quick]   Debian's SQLCipher 3.4.1
+//   cipher_bench  OUT.json build/docstore [--quick]             SQLCipher 4 (linked)
 //
-// Entries: cipher3/docget_hit, cipher3/baseline_point_select (10^4 documents
-// of about 1 KiB, 80/20 id sequence, all cached and warm).
+// Entries, named <line>/...: docget_hit and baseline_point_select (10^4
+// documents of about 1 KiB, 80/20 id sequence, all cached and warm), and
+// docget_miss (each document once after the cache is emptied: the read, the
+// seal and the fill).
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -31,13 +35,14 @@ using docstore::bench::StepOnce;
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) Die("usage: cipher3_bench OUT.json EXTENSION [--quick]");
+  const std::string line = DOCSTORE_CIPHER_LINE;
+  if (argc < 3) Die("usage: " + line + "_bench OUT.json EXTENSION [--quick]");
   const bool quick = argc > 3 && std::string(argv[3]) == "--quick";
   const uint64_t ops = quick ? 20000 : 200000;
   constexpr int kDocuments = 10000;
   setenv("DOCSTORE_CACHE_BYTES", "67108864", 1);
   setenv("DOCSTORE_PENDING_SLOTS", "65536", 1);
-  const fs::path dir = fs::temp_directory_path() / ("docstore-cipher3-bench-" + std::to_string(getpid()));
+  const fs::path dir = fs::temp_directory_path() / ("docstore-" + line + "-bench-" + std::to_string(getpid()));
   fs::create_directories(dir);
   sqlite3* db = nullptr;
   if (sqlite3_open((dir / "keyed.db").c_str(), &db) != SQLITE_OK) Die("open");
@@ -78,15 +83,27 @@ int main(int argc, char** argv) {
   }
   Exec(db, "SELECT doc_flush()");
   std::vector<Result> results;
-  results.push_back(Measure("cipher3/docget_hit", ops, [&](uint64_t i) {
+  results.push_back(Measure(line + "/docget_hit", ops, [&](uint64_t i) {
     sqlite3_bind_int64(doc_get, 1, ids[i & mask]);
     StepOnce(doc_get);
   }));
   Exec(db, "SELECT doc_flush()");
-  results.push_back(Measure("cipher3/baseline_point_select", ops, [&](uint64_t i) {
+  results.push_back(Measure(line + "/baseline_point_select", ops, [&](uint64_t i) {
     sqlite3_bind_int64(point, 1, ids[i & mask]);
     StepOnce(point);
   }));
+  Exec(db, "SELECT docstore_cache_clear()");
+  std::vector<int64_t> permutation(kDocuments);
+  for (int i = 0; i < kDocuments; ++i) permutation[static_cast<size_t>(i)] = i + 1;
+  std::shuffle(permutation.begin(), permutation.end(), std::mt19937_64(4));
+  results.push_back(Measure(line + "/docget_miss", kDocuments, [&](uint64_t i) {
+    sqlite3_bind_int64(doc_get, 1, permutation[i]);
+    StepOnce(doc_get);
+  }, 1));
+  std::fprintf(stderr, "  %s: baseline_point_select / docget_hit = %.2f\n", line.c_str(),
+               results[1].ns_per_op / results[0].ns_per_op);
+  std::fprintf(stderr, "  SQLCipher %s on SQLite %s\n", docstore::bench::Text(db, "PRAGMA cipher_version").c_str(),
+               sqlite3_libversion());
   sqlite3_stmt* stats = Prepare(db, "SELECT value FROM docstore_stats WHERE name IN ('segment', 'hit_ratio', 'cache_status')");
   std::string segment;
   while (sqlite3_step(stats) == SQLITE_ROW) {
