@@ -6,13 +6,16 @@
 //   cipher_bench  OUT.json build/docstore [--quick]             SQLCipher 4 (linked)
 //
 // Entries, named <line>/...: docget_hit and baseline_point_select (10^4
-// documents of about 1 KiB, 80/20 id sequence, all cached and warm), and
+// documents of about 1 KiB, 80/20 id sequence, all cached and warm),
 // docget_miss (each document once after the cache is emptied: the read, the
-// seal and the fill).
+// seal and the fill); and, to show where a hit's time goes,
+// docget_hit_unkeyed (the same hits on an unkeyed database) and
+// entry_open_<N>b (copying and opening one sealed entry of N bytes, no SQL).
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -21,6 +24,7 @@
 
 #include "bench_report.h"
 #include "bench_sqlite.h"
+#include "entry_cipher.h"
 
 namespace {
 
@@ -32,24 +36,17 @@ using docstore::bench::Exec;
 using docstore::bench::Prepare;
 using docstore::bench::StepOnce;
 
-}  // namespace
+constexpr int kDocuments = 10000;
 
-int main(int argc, char** argv) {
-  const std::string line = DOCSTORE_CIPHER_LINE;
-  if (argc < 3) Die("usage: " + line + "_bench OUT.json EXTENSION [--quick]");
-  const bool quick = argc > 3 && std::string(argv[3]) == "--quick";
-  const uint64_t ops = quick ? 20000 : 200000;
-  constexpr int kDocuments = 10000;
-  setenv("DOCSTORE_CACHE_BYTES", "67108864", 1);
-  setenv("DOCSTORE_PENDING_SLOTS", "65536", 1);
-  const fs::path dir = fs::temp_directory_path() / ("docstore-" + line + "-bench-" + std::to_string(getpid()));
-  fs::create_directories(dir);
+// A database at `file` (keyed unless `key` is empty) with docstore loaded and
+// tuned, and kDocuments documents of about 1 KiB.
+sqlite3* MakeDatabase(const fs::path& file, const std::string& key, const char* extension) {
   sqlite3* db = nullptr;
-  if (sqlite3_open((dir / "keyed.db").c_str(), &db) != SQLITE_OK) Die("open");
-  Exec(db, "PRAGMA key = 'cipher bench key'");
+  if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) Die("open");
+  if (!key.empty()) Exec(db, "PRAGMA key = '" + key + "'");
   sqlite3_enable_load_extension(db, 1);
   char* error = nullptr;
-  if (sqlite3_load_extension(db, argv[2], nullptr, &error) != SQLITE_OK) Die(std::string("load: ") + (error ? error : "?"));
+  if (sqlite3_load_extension(db, extension, nullptr, &error) != SQLITE_OK) Die(std::string("load: ") + (error ? error : "?"));
   Exec(db, "SELECT docstore_init()");
   Exec(db, "SELECT docstore_tune()");
   Exec(db, "BEGIN");
@@ -67,55 +64,94 @@ int main(int argc, char** argv) {
   }
   sqlite3_finalize(insert);
   Exec(db, "COMMIT");
+  return db;
+}
 
+// Closes `db` and removes its cache segment.
+void CloseDatabase(sqlite3* db) {
+  const std::string segment = docstore::bench::Text(db, "SELECT value FROM docstore_stats WHERE name = 'segment'");
+  sqlite3_close(db);
+  if (segment.rfind("/docstore-", 0) == 0) unlink(("/dev/shm" + segment).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string line = DOCSTORE_CIPHER_LINE;
+  if (argc < 3) Die("usage: " + line + "_bench OUT.json EXTENSION [--quick]");
+  const bool quick = argc > 3 && std::string(argv[3]) == "--quick";
+  const uint64_t ops = quick ? 20000 : 200000;
+  setenv("DOCSTORE_CACHE_BYTES", "67108864", 1);
+  setenv("DOCSTORE_PENDING_SLOTS", "65536", 1);
+  const fs::path dir = fs::temp_directory_path() / ("docstore-" + line + "-bench-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::mt19937_64 rng(2);
   std::vector<int64_t> ids(1 << 20);
   for (auto& id : ids) id = 1 + static_cast<int64_t>(rng() % 10 < 8 ? rng() % (kDocuments / 5) : rng() % kDocuments);
   const size_t mask = ids.size() - 1;
-  sqlite3_stmt* doc_get = Prepare(db, "SELECT doc_get(?1)");
+  std::vector<Result> results;
+  // doc_get hits on `db`, the whole cache filled first.
+  auto measure_hits = [&](sqlite3* db, const std::string& name) {
+    sqlite3_stmt* doc_get = Prepare(db, "SELECT doc_get(?1)");
+    for (int id = 1; id <= kDocuments; ++id) {
+      sqlite3_bind_int(doc_get, 1, id);
+      StepOnce(doc_get);
+    }
+    Exec(db, "SELECT doc_flush()");
+    results.push_back(Measure(name, ops, [&](uint64_t i) {
+      sqlite3_bind_int64(doc_get, 1, ids[i & mask]);
+      StepOnce(doc_get);
+    }));
+    Exec(db, "SELECT doc_flush()");
+    sqlite3_finalize(doc_get);
+  };
+
+  sqlite3* db = MakeDatabase(dir / "keyed.db", "cipher bench key", argv[2]);
+  measure_hits(db, line + "/docget_hit");
   sqlite3_stmt* point = Prepare(
       db, "SELECT id, title, content, metadata, content_type, created_at, updated_at, version"
           " FROM documents WHERE id = ?1");
-  for (int id = 1; id <= kDocuments; ++id) {  // fill the cache and warm the page cache
-    for (sqlite3_stmt* stmt : {doc_get, point}) {
-      sqlite3_bind_int(stmt, 1, id);
-      StepOnce(stmt);
-    }
+  for (int id = 1; id <= kDocuments; ++id) {  // warm the page cache
+    sqlite3_bind_int(point, 1, id);
+    StepOnce(point);
   }
-  Exec(db, "SELECT doc_flush()");
-  std::vector<Result> results;
-  results.push_back(Measure(line + "/docget_hit", ops, [&](uint64_t i) {
-    sqlite3_bind_int64(doc_get, 1, ids[i & mask]);
-    StepOnce(doc_get);
-  }));
-  Exec(db, "SELECT doc_flush()");
   results.push_back(Measure(line + "/baseline_point_select", ops, [&](uint64_t i) {
     sqlite3_bind_int64(point, 1, ids[i & mask]);
     StepOnce(point);
   }));
+  sqlite3_finalize(point);
   Exec(db, "SELECT docstore_cache_clear()");
   std::vector<int64_t> permutation(kDocuments);
   for (int i = 0; i < kDocuments; ++i) permutation[static_cast<size_t>(i)] = i + 1;
   std::shuffle(permutation.begin(), permutation.end(), std::mt19937_64(4));
+  sqlite3_stmt* doc_get = Prepare(db, "SELECT doc_get(?1)");
   results.push_back(Measure(line + "/docget_miss", kDocuments, [&](uint64_t i) {
     sqlite3_bind_int64(doc_get, 1, permutation[i]);
     StepOnce(doc_get);
   }, 1));
+  sqlite3_finalize(doc_get);
+  const std::string document = docstore::bench::Text(db, "SELECT doc_get(1)");
+  std::fprintf(stderr, "  SQLCipher %s on SQLite %s, %s\n", docstore::bench::Text(db, "PRAGMA cipher_version").c_str(),
+               sqlite3_libversion(),
+               docstore::bench::Text(db, "SELECT value FROM docstore_stats WHERE name = 'cache_status'").c_str());
+  CloseDatabase(db);
+
+  // Where a hit's time goes: the same hits on an unkeyed database (no seal),
+  // and opening one sealed entry of document 1's size (the copy out of the
+  // segment, then AES-256-GCM in place) without SQL around it.
+  db = MakeDatabase(dir / "plain.db", "", argv[2]);
+  measure_hits(db, line + "/docget_hit_unkeyed");
+  CloseDatabase(db);
+  const auto cipher = docstore::EntryCipher::FromHexKey(std::string(64, 'a'));
+  std::string sealed;
+  if (cipher == nullptr || !cipher->Seal(1, 1, document, &sealed)) Die("seal");
+  std::string buffer(sealed.size(), '\0');
+  results.push_back(Measure(line + "/entry_open_" + std::to_string(document.size()) + "b", ops, [&](uint64_t) {
+    std::memcpy(buffer.data(), sealed.data(), sealed.size());
+    if (!cipher->Open(1, 1, buffer.data(), buffer.size())) Die("open");
+  }));
   std::fprintf(stderr, "  %s: baseline_point_select / docget_hit = %.2f\n", line.c_str(),
                results[1].ns_per_op / results[0].ns_per_op);
-  std::fprintf(stderr, "  SQLCipher %s on SQLite %s\n", docstore::bench::Text(db, "PRAGMA cipher_version").c_str(),
-               sqlite3_libversion());
-  sqlite3_stmt* stats = Prepare(db, "SELECT value FROM docstore_stats WHERE name IN ('segment', 'hit_ratio', 'cache_status')");
-  std::string segment;
-  while (sqlite3_step(stats) == SQLITE_ROW) {
-    const std::string value = reinterpret_cast<const char*>(sqlite3_column_text(stats, 0));
-    if (value.rfind("/docstore-", 0) == 0) segment = value;
-    std::fprintf(stderr, "  %s\n", value.c_str());
-  }
-  sqlite3_finalize(stats);
-  sqlite3_finalize(doc_get);
-  sqlite3_finalize(point);
-  sqlite3_close(db);
-  if (!segment.empty()) unlink(("/dev/shm" + segment).c_str());
   fs::remove_all(dir);
   docstore::bench::WriteJson(argv[1], results);
   return 0;

@@ -255,42 +255,32 @@ size_t FormatTrailer(const char* trailer, char* out) {
 
 }  // namespace
 
+// An entry is [head][trailer], the trailer holding the access fields (which
+// flushes patch in place). An encrypted database's head is sealed,
+// [ciphertext][nonce][tag], and the trailer stays outside the seal: the
+// segment may show access counts. One copy out of the segment, into the
+// caller's buffer, where a sealed head is decrypted in place and the trailer
+// becomes the access fields of the JSON.
 size_t DocumentCache::Get(int64_t id, const std::function<char*(size_t capacity)>& allocate) {
-  if (cipher_ != nullptr) return GetSealed(id, allocate);
+  const size_t seal = cipher_ != nullptr ? EntryCipher::kOverhead : 0;
   char* buffer = nullptr;
   size_t stored = 0;
+  uint64_t version = 0;
   const auto status = segment_->CopyOut(static_cast<uint64_t>(id), [&](size_t bytes) {
     stored = bytes;
-    buffer = bytes < kAccessTrailerBytes ? nullptr : allocate(bytes + kAccessFieldsMaxBytes);
+    buffer = bytes < kAccessTrailerBytes + seal ? nullptr : allocate(bytes + kAccessFieldsMaxBytes);
     return buffer;
-  });
+  }, &version);
   if (status != shmcache::Status::kOk) return 0;
-  // [head][trailer] becomes [head][access fields] in the same buffer.
-  const size_t head = stored - kAccessTrailerBytes;
-  return head + FormatTrailer(buffer + head, buffer + head);
-}
-
-// An encrypted database's entry is [nonce][sealed head][tag][trailer]: the
-// trailer (access counts, which the segment may show) stays outside the
-// seal so that flushes can patch it.
-size_t DocumentCache::GetSealed(int64_t id, const std::function<char*(size_t capacity)>& allocate) {
-  thread_local std::string sealed;
-  uint64_t version = 0;
-  if (segment_->Get(static_cast<uint64_t>(id), &sealed, &version) != shmcache::Status::kOk ||
-      sealed.size() < kAccessTrailerBytes + EntryCipher::kOverhead) {
-    return 0;
-  }
-  const size_t sealed_bytes = sealed.size() - kAccessTrailerBytes;
-  const size_t head = sealed_bytes - EntryCipher::kOverhead;
-  char* buffer = allocate(head + kAccessFieldsMaxBytes);
-  if (buffer == nullptr) return 0;
-  if (!cipher_->Open(static_cast<uint64_t>(id), version, std::string_view(sealed).substr(0, sealed_bytes), buffer)) {
+  const size_t trailer = stored - kAccessTrailerBytes;
+  if (cipher_ != nullptr && !cipher_->Open(static_cast<uint64_t>(id), version, buffer, trailer)) {
     // Tampered, or sealed under another key: never shown; read it again.
     AddSegmentCounter(segment_.get(), SegmentCounter::kAuthFailures, 1);
     segment_->Erase(static_cast<uint64_t>(id));
     return 0;
   }
-  return head + FormatTrailer(sealed.data() + sealed_bytes, buffer + head);
+  const size_t head = trailer - seal;
+  return head + FormatTrailer(buffer + trailer, buffer + head);
 }
 
 bool DocumentCache::Get(int64_t id, std::string* json) {

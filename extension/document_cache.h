@@ -128,8 +128,6 @@ class DocumentCache {
   std::vector<std::pair<std::string, std::string>> Stats();
 
  private:
-  size_t GetSealed(int64_t id, const std::function<char*(size_t capacity)>& allocate);
-
   std::unique_ptr<shmcache::Segment> segment_;
   const bool encrypted_;
   const std::unique_ptr<EntryCipher> cipher_;  // set for an encrypted database's entries

@@ -55,37 +55,40 @@ bool EntryCipher::Seal(uint64_t id, uint64_t version, std::string_view plain, st
   if (RAND_bytes(nonce, sizeof nonce) != 1) return false;
   const auto aad = Associated(id, version);
   const size_t start = out->size();
-  out->resize(start + kNonceBytes + plain.size() + kTagBytes);
+  out->resize(start + plain.size() + kOverhead);
   auto* at = reinterpret_cast<unsigned char*>(out->data() + start);
-  std::memcpy(at, nonce, kNonceBytes);
+  std::memcpy(at + plain.size(), nonce, kNonceBytes);
   int n = 0;
   std::lock_guard lock(mutex_);
   const bool ok =
       EVP_EncryptInit_ex(encrypt_, nullptr, nullptr, nullptr, nonce) == 1 &&
       EVP_EncryptUpdate(encrypt_, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1 &&
-      EVP_EncryptUpdate(encrypt_, at + kNonceBytes, &n, reinterpret_cast<const unsigned char*>(plain.data()),
+      EVP_EncryptUpdate(encrypt_, at, &n, reinterpret_cast<const unsigned char*>(plain.data()),
                         static_cast<int>(plain.size())) == 1 &&
-      EVP_EncryptFinal_ex(encrypt_, at + kNonceBytes + n, &n) == 1 &&
-      EVP_CIPHER_CTX_ctrl(encrypt_, EVP_CTRL_GCM_GET_TAG, kTagBytes, at + kNonceBytes + plain.size()) == 1;
+      EVP_EncryptFinal_ex(encrypt_, at + n, &n) == 1 &&
+      EVP_CIPHER_CTX_ctrl(encrypt_, EVP_CTRL_GCM_GET_TAG, kTagBytes, at + plain.size() + kNonceBytes) == 1;
   if (!ok) out->resize(start);
   return ok;
 }
 
-bool EntryCipher::Open(uint64_t id, uint64_t version, std::string_view sealed, char* out) const {
-  if (sealed.size() < kOverhead) return false;
-  const auto* in = reinterpret_cast<const unsigned char*>(sealed.data());
-  const size_t length = sealed.size() - kOverhead;
-  unsigned char tag[kTagBytes];
-  std::memcpy(tag, in + kNonceBytes + length, kTagBytes);
+bool EntryCipher::Open(uint64_t id, uint64_t version, char* sealed, size_t bytes) const {
+  if (bytes < kOverhead) return false;
+  auto* data = reinterpret_cast<unsigned char*>(sealed);
+  const size_t length = bytes - kOverhead;
   const auto aad = Associated(id, version);
   int n = 0;
-  std::lock_guard lock(mutex_);
-  return EVP_DecryptInit_ex(decrypt_, nullptr, nullptr, nullptr, in) == 1 &&
+  bool ok;
+  {
+    std::lock_guard lock(mutex_);
+    ok = EVP_DecryptInit_ex(decrypt_, nullptr, nullptr, nullptr, data + length) == 1 &&
          EVP_DecryptUpdate(decrypt_, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1 &&
-         EVP_DecryptUpdate(decrypt_, reinterpret_cast<unsigned char*>(out), &n, in + kNonceBytes,
-                           static_cast<int>(length)) == 1 &&
-         EVP_CIPHER_CTX_ctrl(decrypt_, EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) == 1 &&
-         EVP_DecryptFinal_ex(decrypt_, reinterpret_cast<unsigned char*>(out) + n, &n) == 1;
+         EVP_DecryptUpdate(decrypt_, data, &n, data, static_cast<int>(length)) == 1 &&
+         EVP_CIPHER_CTX_ctrl(decrypt_, EVP_CTRL_GCM_SET_TAG, kTagBytes, data + length + kNonceBytes) == 1 &&
+         EVP_DecryptFinal_ex(decrypt_, data + n, &n) == 1;
+  }
+  // What a forged entry decrypts to is never shown, nor left behind.
+  if (!ok) OPENSSL_cleanse(data, bytes);
+  return ok;
 }
 
 }  // namespace docstore

@@ -30,12 +30,14 @@ class EntryCipher {
   EntryCipher(const EntryCipher&) = delete;
   EntryCipher& operator=(const EntryCipher&) = delete;
 
-  // Appends [nonce][ciphertext][tag] of `plain` to *out.
+  // Appends [ciphertext][nonce][tag] of `plain` to *out. The ciphertext
+  // comes first so that Open can decrypt in place where a reader copied the
+  // entry: the plaintext starts where the buffer does.
   bool Seal(uint64_t id, uint64_t version, std::string_view plain, std::string* out) const;
-  // Writes the plaintext of `sealed` ([nonce][ciphertext][tag]) at `out`
-  // (room for sealed.size() - kOverhead bytes). False if it does not
-  // authenticate.
-  bool Open(uint64_t id, uint64_t version, std::string_view sealed, char* out) const;
+  // Decrypts `bytes` bytes of [ciphertext][nonce][tag] at `sealed` in place:
+  // on success its first bytes - kOverhead bytes are the plaintext. False
+  // (and the bytes wiped) if it does not authenticate.
+  bool Open(uint64_t id, uint64_t version, char* sealed, size_t bytes) const;
 
  private:
   EntryCipher() = default;
