@@ -22,6 +22,13 @@ find_package(Threads REQUIRED)
 
 if(EXISTS ${DOCSTORE_SQLCIPHER4}/sqlite3.c)
   set(SQLCIPHER4_INCLUDE_DIR ${DOCSTORE_SQLCIPHER4})
+  file(STRINGS ${DOCSTORE_SQLCIPHER4}/sqlite3.c cipher_version REGEX "^#define CIPHER_VERSION_NUMBER ")
+  if(NOT cipher_version MATCHES "CIPHER_VERSION_NUMBER +4\\.")
+    message(FATAL_ERROR "${DOCSTORE_SQLCIPHER4}/sqlite3.c is not SQLCipher 4's amalgamation (${cipher_version})")
+  endif()
+  if(NOT EXISTS ${DOCSTORE_SQLCIPHER4}/sqlite3.h OR NOT EXISTS ${DOCSTORE_SQLCIPHER4}/sqlite3ext.h)
+    message(FATAL_ERROR "${DOCSTORE_SQLCIPHER4} has sqlite3.c but not both sqlite3.h and sqlite3ext.h")
+  endif()
   add_library(sqlcipher4 STATIC ${DOCSTORE_SQLCIPHER4}/sqlite3.c)
   # Its own flags, not the tree's: C, optimised, no warnings of ours, and no
   # sanitizer (the library is SQLCipher's code, not docstore's).

@@ -35,8 +35,15 @@ std::string ReadBytesVariable(const char* name, uint64_t* out) {
   return "";
 }
 
+// The format of docstore's entries (see Get): [head][access trailer], an
+// encrypted database's head sealed as [ciphertext][nonce][tag]. Segments of
+// builds before the number (format 0) sealed heads as [nonce][ciphertext][tag];
+// a segment of another format is refused, never misread.
+constexpr uint32_t kEntryFormat = 1;
+
 shmcache::Options OptionsFor(const CacheSettings& s) {
   shmcache::Options options;
+  options.value_format = kEntryFormat;
   options.capacity_bytes = s.capacity_bytes;
   options.max_entry_bytes = s.max_entry_bytes;
   options.mode = s.mode;

@@ -40,6 +40,7 @@ ensure_node_clients() {
   local clients="$DOCSTORE_ROOT/tests/clients"
   local stamp="$clients/node_modules/.docstore-lock-stamp"
   cmp -s "$clients/package-lock.json" "$stamp" 2>/dev/null && return 0
+  command -v npm >/dev/null || ensure_packages npm  # Debian's nodejs comes without it
   echo "docstore: npm ci in tests/clients (better-sqlite3, @journeyapps/sqlcipher)" >&2
   (cd "$clients" && npm_config_nodedir=/usr npm ci --no-audit --no-fund >/dev/null)
   cp "$clients/package-lock.json" "$stamp"
@@ -54,8 +55,9 @@ configure_and_build() {
   shift
   local configure=() targets=()
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do configure+=("$1"); shift; done
-  [ $# -gt 0 ] && shift && targets=(--target "$@")
-  case " ${configure[*]} " in *" -DDOCSTORE_SQLCIPHER4="*) ;; *) ensure_node_clients ;; esac
+  [ $# -gt 0 ] && shift
+  [ $# -gt 0 ] && targets=(--target "$@")
+  case " ${configure[*]} " in *" -DDOCSTORE_SQLCIPHER4="* | *" -DDOCSTORE_SQLCIPHER4:"*) ;; *) ensure_node_clients ;; esac
   cmake -S "$DOCSTORE_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "${configure[@]}" >/dev/null
   cmake --build "$dir" -j "$DOCSTORE_JOBS" "${targets[@]}"
 }

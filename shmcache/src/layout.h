@@ -59,7 +59,7 @@ struct alignas(64) Header {
   uint32_t buckets_per_shard;
   uint64_t arena_bytes_per_shard;
   uint32_t pending_slots_per_shard;
-  uint32_t reserved;
+  uint32_t value_format;  // Options::value_format; 0 in segments of builds before it
   Region regions[kMaxRegions];
   std::atomic<uint64_t> user_counters[kUserCounters];
   ReaderCounters reader_counters[kReaderSlots];

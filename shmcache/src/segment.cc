@@ -130,6 +130,7 @@ struct Segment::Impl {
   }
 
   static std::unique_ptr<Impl> Attach(const std::string& name, Error* error);
+  static std::unique_ptr<Impl> AttachFormat(const std::string& name, uint32_t value_format, Error* error);
 
   // One shard's memory, located from the validated geometry (never from
   // offsets stored in the shard itself).
@@ -603,6 +604,7 @@ void InitializeSegment(uint8_t* base, const Options& o, const Geometry& g) {
       Region{kRegionArenas, 0, g.arenas_offset, g.arena_bytes_per_shard * o.shard_count};
   header->regions[2] = Region{kRegionPending, 0, g.pending_offset, g.pending_bytes};
   header->pending_slots_per_shard = g.pending_slots_per_shard;
+  header->value_format = o.value_format;
   PendingTable(base + g.pending_offset, o.shard_count, g.pending_slots_per_shard)
       .Initialize(RandomInstance());
   for (auto& counter : header->user_counters) counter.store(0, std::memory_order_relaxed);
@@ -650,7 +652,7 @@ Error ValidateHeader(const Header& h, uint64_t file_bytes, Geometry* g, Limits* 
   }
   *limits = Limits{h.segment_bytes, uint64_t{g->chunks_per_shard} * h.shard_count * h.chunk_bytes,
                    h.max_entry_bytes, h.shard_count, h.chunk_bytes, h.layout_version,
-                   h.pending_slots_per_shard};
+                   h.pending_slots_per_shard, h.value_format};
   return Error{};
 }
 
@@ -717,6 +719,20 @@ std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, Er
   }
 }
 
+// Attach, then refuse a segment whose values are of another format.
+std::unique_ptr<Segment::Impl> Segment::Impl::AttachFormat(const std::string& name, uint32_t value_format,
+                                                           Error* error) {
+  auto impl = Attach(name, error);
+  if (impl != nullptr && impl->limits.value_format != value_format) {
+    *error = MakeError(Status::kBadValueFormat,
+                       name + ": segment holds values of format " + std::to_string(impl->limits.value_format) +
+                           ", this process reads format " + std::to_string(value_format) +
+                           " (another build); remove it once no process uses it");
+    return nullptr;
+  }
+  return impl;
+}
+
 std::unique_ptr<Segment> Segment::Open(const std::string& name, Error* error) {
   *error = Error{};
   auto impl = Impl::Attach(name, error);
@@ -731,7 +747,7 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
   *error = CheckOptions(options, &geometry);
   if (!error->ok()) {
     const Error invalid = *error;
-    auto impl = Impl::Attach(name, error);
+    auto impl = Impl::AttachFormat(name, options.value_format, error);
     if (impl != nullptr) return std::unique_ptr<Segment>(new Segment(std::move(impl)));
     if (error->status == Status::kNoSegment) *error = invalid;
     return nullptr;
@@ -778,7 +794,7 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
         return nullptr;
       }
     }
-    auto impl = Impl::Attach(name, error);
+    auto impl = Impl::AttachFormat(name, options.value_format, error);
     if (impl != nullptr) return std::unique_ptr<Segment>(new Segment(std::move(impl)));
     if (error->status != Status::kNoSegment) return nullptr;
   }
@@ -1023,6 +1039,7 @@ std::string_view StatusName(Status status) {
     case Status::kPermission: return "permission denied";
     case Status::kBadMagic: return "bad magic";
     case Status::kBadLayoutVersion: return "bad layout version";
+    case Status::kBadValueFormat: return "bad value format";
     case Status::kTruncated: return "truncated";
     case Status::kCorruptHeader: return "corrupt header";
     case Status::kNotReady: return "not ready";

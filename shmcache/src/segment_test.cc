@@ -412,6 +412,32 @@ TEST_F(SegmentTest, LimitsAreTheCreatorsOptions) {
   EXPECT_FALSE(segment->name().empty());
 }
 
+TEST_F(SegmentTest, ASegmentOfAnotherValueFormatIsRefused) {
+  Options options = SmallOptions();
+  options.value_format = 2;
+  std::string name;
+  auto segment = Create(options, &name);
+  ASSERT_NE(segment, nullptr);
+  EXPECT_EQ(segment->limits().value_format, 2u);
+  EXPECT_EQ(PeekFile<uint32_t>(name, offsetof(Header, value_format)), 2u);
+  // A build reading another format (0: one from before the field existed).
+  for (uint32_t other : {0u, 3u}) {
+    options.value_format = other;
+    Error error;
+    EXPECT_EQ(Segment::OpenOrCreate(name, options, &error), nullptr);
+    EXPECT_EQ(error.status, Status::kBadValueFormat) << error.message;
+    EXPECT_NE(error.message.find("segment holds values of format 2, this process reads format " +
+                                 std::to_string(other)),
+              std::string::npos)
+        << error.message;
+  }
+  // Attaching without options shows the format and leaves the choice to the caller.
+  Error error;
+  auto attached = Segment::Open(name, &error);
+  ASSERT_NE(attached, nullptr) << error.message;
+  EXPECT_EQ(attached->limits().value_format, 2u);
+}
+
 TEST_F(SegmentTest, TooLargeValuesAreRefusedAndCounted) {
   Options options = SmallOptions();
   options.max_entry_bytes = 4000;
@@ -1039,11 +1065,11 @@ TEST(StatusNameTest, EveryStatusHasADistinctName) {
   std::set<std::string_view> names;
   for (Status s : {Status::kOk, Status::kNotFound, Status::kTooLarge, Status::kFenced, Status::kInvalidArgument,
                    Status::kNoSegment, Status::kPermission, Status::kBadMagic, Status::kBadLayoutVersion,
-                   Status::kTruncated, Status::kCorruptHeader, Status::kNotReady, Status::kSystemError}) {
+                   Status::kBadValueFormat, Status::kTruncated, Status::kCorruptHeader, Status::kNotReady, Status::kSystemError}) {
     EXPECT_FALSE(StatusName(s).empty());
     names.insert(StatusName(s));
   }
-  EXPECT_EQ(names.size(), 13u);
+  EXPECT_EQ(names.size(), 14u);
 }
 
 }  // namespace

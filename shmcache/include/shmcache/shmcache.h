@@ -79,6 +79,7 @@ enum class Status {
   kPermission,        // the segment exists but this process may not map it
   kBadMagic,          // not a shmcache segment
   kBadLayoutVersion,  // a shmcache segment of another layout version
+  kBadValueFormat,    // OpenOrCreate: created with another Options::value_format
   kTruncated,         // smaller than its header says
   kCorruptHeader,     // sizes or region offsets that do not fit together
   kNotReady,          // its creator never finished initialising it
@@ -102,6 +103,10 @@ struct Options {
   // tables of them: one filling while the other is flushed). 0: one per 256
   // bytes of capacity, at most 65536.
   uint32_t pending_slots = 0;
+  // The caller's own format of its values, fixed at creation: OpenOrCreate
+  // refuses a segment created with another (kBadValueFormat), so that two
+  // builds that would misread each other's values never share one.
+  uint32_t value_format = 0;
 };
 
 // What the segment was created with; the same for every process attached.
@@ -113,6 +118,7 @@ struct Limits {
   uint32_t chunk_bytes;
   uint32_t layout_version;
   uint32_t pending_slots_per_shard;
+  uint32_t value_format;
 };
 
 struct Stats {
