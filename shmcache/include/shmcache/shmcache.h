@@ -10,6 +10,9 @@
 // header with a magic number and a layout version comes first; an attach
 // validates it and every region offset before using anything, and refuses a
 // foreign, older/newer, truncated or damaged segment with its own Status.
+// The header also records the caller's value format (Options::value_format):
+// OpenOrCreate refuses a segment made with another, so two builds of a caller
+// that lay out values differently never share one.
 //
 // Memory. Fixed at creation: values live in fixed-size chunks carved from the
 // segment by this library (no allocator call on any path after creation). A
