@@ -351,38 +351,44 @@ int SidecarOnce(const fs::path& file, const std::string& key, const std::string&
   return exit_code;
 }
 
+// document 1's flushed access count in `file`, opened with `key_sql`; its
+// segment removed.
+std::string FlushedCountOfDocument1(const fs::path& file, const std::string& key_sql) {
+  Database db(file, /*load=*/false, /*keyed=*/false);
+  db.Exec(key_sql);
+  db.Load();
+  const std::string count = db.Value("SELECT access_count FROM document_access WHERE doc_id = 1");
+  unlink(("/dev/shm" + db.Value("SELECT value FROM docstore_stats WHERE name = 'segment'")).c_str());
+  return count;
+}
+
 TEST_F(AccessTest, TheSidecarOpensWithTheApplicationsCipherSettings) {
   std::string output;
-  const std::string count = "SELECT access_count FROM document_access WHERE doc_id = 1";
+  // A passphrase and this line's default settings (the sidecar's SQLCipher 4
+  // reads a SQLCipher 3 file with --cipher-compatibility 3, kSidecarCipherArgs).
+  const fs::path plain_key = dir_ / "default.db";
+  MakeKeyedDatabase(plain_key, "PRAGMA key = 'default key'");
+  EXPECT_EQ(SidecarOnce(plain_key, "default key", "", &output), 0) << output;
+  EXPECT_EQ(FlushedCountOfDocument1(plain_key, "PRAGMA key = 'default key'"), "5");
   // A passphrase with fewer KDF iterations and larger pages than the defaults.
   const fs::path tuned = dir_ / "tuned.db";
-  MakeKeyedDatabase(tuned, "PRAGMA key = 'tuned key'; PRAGMA kdf_iter = 1000; PRAGMA cipher_page_size = 8192");
+  const std::string tuned_key = "PRAGMA key = 'tuned key'; PRAGMA kdf_iter = 1000; PRAGMA cipher_page_size = 8192";
+  MakeKeyedDatabase(tuned, tuned_key);
   EXPECT_EQ(SidecarOnce(tuned, "tuned key", "", &output), 1);
   EXPECT_NE(output.find("wrong key or cipher settings?"), std::string::npos) << output;
   EXPECT_EQ(SidecarOnce(tuned, "tuned key", "--kdf-iter 1000 --cipher-page-size 8192", &output), 0) << output;
-  {
-    Database db(tuned, /*load=*/false, /*keyed=*/false);
-    db.Exec("PRAGMA key = 'tuned key'; PRAGMA kdf_iter = 1000; PRAGMA cipher_page_size = 8192");
-    db.Load();
-    EXPECT_EQ(db.Value(count), "5");
-    unlink(("/dev/shm" + db.Value("SELECT value FROM docstore_stats WHERE name = 'segment'")).c_str());
-  }
+  EXPECT_EQ(FlushedCountOfDocument1(tuned, tuned_key), "5");
   // A raw 256-bit key: no key derivation at all.
   const std::string hex = "2dd29ca851e7b56e4697b0e1f08507293d761a05ce4d1b628663f411a8086d99";
   const fs::path raw = dir_ / "raw.db";
-  MakeKeyedDatabase(raw, "PRAGMA key = \"x'" + hex + "'\"");
+  const std::string raw_key = "PRAGMA key = \"x'" + hex + "'\"";
+  MakeKeyedDatabase(raw, raw_key);
   EXPECT_EQ(SidecarOnce(raw, hex.substr(1), "--raw-key", &output), 1);
   EXPECT_NE(output.find("--raw-key: the key must be 64 hex digits (256 bits), or 96 with the salt; it has 63 digits"),
             std::string::npos)
       << output;
   EXPECT_EQ(SidecarOnce(raw, hex, "--raw-key", &output), 0) << output;
-  {
-    Database db(raw, /*load=*/false, /*keyed=*/false);
-    db.Exec("PRAGMA key = \"x'" + hex + "'\"");
-    db.Load();
-    EXPECT_EQ(db.Value(count), "5");
-    unlink(("/dev/shm" + db.Value("SELECT value FROM docstore_stats WHERE name = 'segment'")).c_str());
-  }
+  EXPECT_EQ(FlushedCountOfDocument1(raw, raw_key), "5");
 }
 #endif
 

@@ -2,9 +2,11 @@
 // SQLite 3.51) loading build/docstore.so, on a keyed database and on a plain
 // one. A keyed database's documents must not appear in shared memory; a plain
 // one's do (which shows the search below can see them). A keyed database's
-// entries are sealed with AES-256-GCM.
+// entries are sealed with AES-256-GCM, and a second process
+// (sqlcipher4_read_once.mjs) is served from them.
 // Run: node --test tests/clients/ (DOCSTORE_EXTENSION names the extension).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,11 +68,20 @@ test('a keyed SQLCipher 4 database: doc_get through the sealed cache, doc_search
     assert.equal(doc.title, 'Secret plan');
     assert.deepEqual(doc.metadata, { lang: 'en' });
   }
+  // A second process, with the key on its stdin, is served the sealed entry.
+  const second = spawnSync(process.execPath,
+    [new URL('sqlcipher4_read_once.mjs', import.meta.url).pathname, file, path.resolve(EXTENSION)],
+    { input: KEY, encoding: 'utf8' });
+  assert.equal(second.status, 0, second.stderr);
+  const read = JSON.parse(second.stdout);
+  assert.equal(read.hits, 1);
+  assert.equal(JSON.parse(read.doc).title, 'Secret plan');
   const hits = await db.all("SELECT id, snippet FROM doc_search('plan')");
   assert.equal(hits.length, 1);
   assert.equal((await db.get('SELECT doc_touch(1) AS n')).n, 1);
-  assert.equal((await db.get('SELECT doc_flush() AS n')).n, 4);  // three doc_get, one doc_touch
-  assert.equal(JSON.parse((await db.get('SELECT doc_get(1) AS doc')).doc).access_count, 4);
+  // Three doc_get here, one in the second process, one doc_touch.
+  assert.equal((await db.get('SELECT doc_flush() AS n')).n, 5);
+  assert.equal(JSON.parse((await db.get('SELECT doc_get(1) AS doc')).doc).access_count, 5);
 
   const tune = JSON.parse((await db.get('SELECT docstore_tune() AS t')).t);
   assert.equal(tune.encrypted, true);
