@@ -68,14 +68,15 @@ struct Options {
   bool keyed() const { return !key_file.empty() || key_fd >= 0; }
 };
 
+// Exits 2 after a problem; 0 (usage on stdout) when asked for help.
 [[noreturn]] void Usage(const char* problem) {
   if (problem != nullptr) std::fprintf(stderr, "docstore-sidecar: %s\n", problem);
-  std::fprintf(stderr,
+  std::fprintf(problem != nullptr ? stderr : stdout,
                "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--verbose]\n"
                "                        [--key-file PATH | --key-fd N] [--raw-key]\n"
                "                        [--cipher-compatibility 3|4] [--kdf-iter N] [--cipher-page-size N]\n"
                "                        DATABASE\n");
-  std::exit(2);
+  std::exit(problem != nullptr ? 2 : 0);
 }
 
 int ParseInt(const char* text, int low, int high, const char* what) {
