@@ -52,10 +52,7 @@ struct SharedCounts {
 class AccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("docstore-access-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = docstore_test::ScratchDirectory("access");
     db_.emplace(path());
     db_->Exec("PRAGMA journal_mode = WAL");
     db_->Value("SELECT docstore_init()");
@@ -76,7 +73,7 @@ class AccessTest : public ::testing::Test {
   void TearDown() override {
     const std::string segment = db_->Value("SELECT value FROM docstore_stats WHERE name = 'segment'");
     db_.reset();
-    if (segment.size() > 1 && segment[0] == '/') unlink(("/dev/shm" + segment).c_str());
+    docstore_test::RemoveSegment(segment);
     munmap(shared_, sizeof(SharedCounts));
     fs::remove_all(dir_);
   }
@@ -287,7 +284,7 @@ TEST_F(AccessTest, WithoutASidecarAFullTableIsFlushedByTheClient) {
   const size_t segment = output.rfind("/docstore-");
   ASSERT_NE(segment, std::string::npos) << output;
   EXPECT_EQ(output.substr(0, segment), "6\n6000\n1\n3000|6000|2\n1\n1\n");
-  unlink(("/dev/shm" + output.substr(segment, output.size() - segment - 1)).c_str());
+  docstore_test::RemoveSegment(output.substr(segment, output.size() - segment - 1));
 }
 
 TEST_F(AccessTest, ABusyOrReadOnlyDatabaseKeepsAccessesPendingUntilItClears) {
@@ -358,7 +355,7 @@ std::string FlushedCountOfDocument1(const fs::path& file, const std::string& key
   db.Exec(key_sql);
   db.Load();
   const std::string count = db.Value("SELECT access_count FROM document_access WHERE doc_id = 1");
-  unlink(("/dev/shm" + db.Value("SELECT value FROM docstore_stats WHERE name = 'segment'")).c_str());
+  docstore_test::RemoveSegment(db.Value("SELECT value FROM docstore_stats WHERE name = 'segment'"));
   return count;
 }
 

@@ -79,10 +79,7 @@ constexpr size_t kSealBytes = 0;
 class CacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("docstore-cache-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = docstore_test::ScratchDirectory("cache");
     db_.emplace(path());
     db_->Exec("PRAGMA journal_mode = WAL");
     db_->Value("SELECT docstore_init()");
@@ -91,7 +88,7 @@ class CacheTest : public ::testing::Test {
   void TearDown() override {
     const std::string segment = Stat("segment");
     db_.reset();
-    if (segment.size() > 1 && segment[0] == '/') unlink(("/dev/shm" + segment).c_str());
+    docstore_test::RemoveSegment(segment);
     fs::remove_all(dir_);
   }
   fs::path path() const { return dir_ / "docs.db"; }
@@ -208,7 +205,7 @@ TEST_F(CacheTest, OneFileByTwoPathsSharesOneSegmentAndACopyDoesNot) {
   Database copy(dir_ / "copy.db");
   const std::string copy_segment = Stat("segment", &copy);
   EXPECT_NE(copy_segment, segment);
-  unlink(("/dev/shm" + copy_segment).c_str());
+  docstore_test::RemoveSegment(copy_segment);
 }
 
 TEST_F(CacheTest, SegmentIsOwnerOnlyAndHasTheConfiguredSize) {
@@ -231,7 +228,7 @@ TEST_F(CacheTest, SizesApplyToNewSegmentsAndTheFirstCreatorsSizeWins) {
     plain.Value("SELECT docstore_init()");
     const std::string segment = Stat("segment", &plain);
     EXPECT_EQ(RunShell(small, dir_ / "plain.db", segment_bytes), "4194304\n");
-    unlink(("/dev/shm" + segment).c_str());
+    docstore_test::RemoveSegment(segment);
   }
   // A new database gets the size of the process that creates its segment.
   EXPECT_EQ(RunShell(small, dir_ / "env.db", "SELECT docstore_init();" + segment_bytes), "6\n1048576\n");
@@ -244,7 +241,7 @@ TEST_F(CacheTest, SizesApplyToNewSegmentsAndTheFirstCreatorsSizeWins) {
             std::string::npos);
   for (const char* name : {"env.db", "sql.db"}) {
     Database db(dir_ / name, true, false);
-    unlink(("/dev/shm" + Stat("segment", &db)).c_str());
+    docstore_test::RemoveSegment(Stat("segment", &db));
   }
 }
 
@@ -324,7 +321,7 @@ TEST_F(CacheTest, WritesToAnAttachedDatabaseAreRefused) {
     Database other(dir_ / "other.db");
     other.Value("SELECT docstore_init()");
     other.Exec("INSERT INTO documents(id, title) VALUES (1, 'other')");
-    unlink(("/dev/shm" + Stat("segment", &other)).c_str());
+    docstore_test::RemoveSegment(Stat("segment", &other));
   }
   db_->Exec(docstore_test::AttachSql(dir_ / "other.db", "o"));
   r = db_->Query("DELETE FROM o.documents WHERE id = 1");
@@ -357,7 +354,7 @@ TEST_F(CacheTest, APlainDatabasesDocumentsAreInTheSegmentAsTheyAre) {
   plain.Value("SELECT doc_get(5)");
   const std::string segment = Stat("segment", &plain);
   EXPECT_NE(SegmentBytes(segment).find(marker), std::string::npos);
-  unlink(("/dev/shm" + segment).c_str());
+  docstore_test::RemoveSegment(segment);
 }
 
 #ifdef DOCSTORE_TEST_SQLCIPHER
@@ -419,7 +416,7 @@ TEST_F(CacheTest, AKeyedDatabaseIsCachedSealedAndATamperedEntryIsNeverServed) {
   // Read again from the database and sealed afresh.
   EXPECT_EQ(keyed.Value("SELECT doc_get(1)"), after);
   EXPECT_EQ(Stat("auth_failures", &keyed), "1");
-  unlink(("/dev/shm" + segment).c_str());
+  docstore_test::RemoveSegment(segment);
 }
 #endif
 
@@ -457,7 +454,7 @@ TEST_F(CacheTest, ASqlcipher3DatabaseOpenedThroughSqlcipher4SharesItsOneSegment)
                        "SELECT CAST(value AS INTEGER) > 1 FROM docstore_stats WHERE name = 'hits';"
                        "SELECT value FROM docstore_stats WHERE name = 'segment';"),
             "1\n1\n" + segment + "\n");
-  unlink(("/dev/shm" + segment).c_str());
+  docstore_test::RemoveSegment(segment);
 }
 #endif
 

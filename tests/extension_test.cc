@@ -27,10 +27,7 @@ using docstore_test::QueryResult;
 class ExtensionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("docstore-ext-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = docstore_test::ScratchDirectory("ext");
     db_.emplace(path());
     EXPECT_EQ(db_->Value("SELECT docstore_init()"), db_->Value("SELECT value FROM docstore_info WHERE name = 'schema_latest'"));
   }

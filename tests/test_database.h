@@ -124,6 +124,23 @@ class Database {
   sqlite3* db_ = nullptr;
 };
 
+// A new, empty directory for the running test:
+// <tmp>/docstore-<prefix>-<pid>-<test name>.
+inline fs::path ScratchDirectory(const std::string& prefix) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("docstore-" + prefix + "-" + std::to_string(getpid()) + "-" +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Removes a database's cache segment, given its name as docstore_stats shows
+// it ("/docstore-..."); anything else (an error text) is left alone.
+inline void RemoveSegment(const std::string& segment) {
+  if (segment.size() > 1 && segment[0] == '/') unlink(("/dev/shm" + segment).c_str());
+}
+
 // What `command` prints (stdout and stderr) when /bin/sh runs it. A
 // sanitizer runtime in LD_PRELOAD (set by ctest for the sanitizer builds)
 // goes to the command, not to the shell, which TSan's would crash.
