@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
+#include <random>
 #include <string>
 
 namespace docstore::bench {
@@ -32,15 +34,49 @@ inline sqlite3_stmt* Prepare(sqlite3* db, const char* sql) {
   return stmt;
 }
 
-// The first column of the first row of `sql`, "" if none.
-inline std::string Text(sqlite3* db, const char* sql) {
-  sqlite3_stmt* stmt = Prepare(db, sql);
-  std::string text;
-  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-    text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+// Loads the docstore extension at `path` into `db`.
+inline void LoadExtension(sqlite3* db, const std::string& path) {
+  sqlite3_enable_load_extension(db, 1);
+  char* error = nullptr;
+  if (sqlite3_load_extension(db, path.c_str(), nullptr, &error) != SQLITE_OK) {
+    Die("load " + path + ": " + (error ? error : "?"));
   }
-  sqlite3_finalize(stmt);
-  return text;
+}
+
+// docstore's schema and `count` documents of about 1 KiB of text each, with
+// their document_access rows (the read-then-UPDATE baseline updates them).
+inline void PopulateDocuments(sqlite3* db, int count) {
+  Exec(db, "SELECT docstore_init()");
+  static const char* kWords[] = {"shared", "memory", "cache", "segment", "process", "reader",
+                                 "writer", "sqlite", "document", "version", "lock", "flush",
+                                 "sidecar", "access", "index", "query", "page", "journal"};
+  std::mt19937_64 rng(1);
+  Exec(db, "BEGIN");
+  sqlite3_stmt* insert = Prepare(
+      db, "INSERT INTO documents(id, title, content, metadata) VALUES (?1, ?2, ?3, ?4)");
+  sqlite3_stmt* access = Prepare(
+      db, "INSERT INTO document_access(doc_id, access_count) VALUES (?1, 0)");
+  for (int id = 1; id <= count; ++id) {
+    std::string content;
+    while (content.size() < 900) {
+      content += kWords[rng() % std::size(kWords)];
+      content += ' ';
+    }
+    const std::string title = "Document " + std::to_string(id);
+    const std::string metadata = "{\"n\":" + std::to_string(id) + ",\"tags\":[\"bench\"]}";
+    sqlite3_bind_int(insert, 1, id);
+    sqlite3_bind_text(insert, 2, title.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 3, content.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 4, metadata.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(insert) != SQLITE_DONE) Die(sqlite3_errmsg(db));
+    sqlite3_reset(insert);
+    sqlite3_bind_int(access, 1, id);
+    if (sqlite3_step(access) != SQLITE_DONE) Die(sqlite3_errmsg(db));
+    sqlite3_reset(access);
+  }
+  sqlite3_finalize(insert);
+  sqlite3_finalize(access);
+  Exec(db, "COMMIT");
 }
 
 // Steps a one-row statement and touches every column's bytes, as a caller

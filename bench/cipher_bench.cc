@@ -25,6 +25,7 @@
 #include "bench_report.h"
 #include "bench_sqlite.h"
 #include "entry_cipher.h"
+#include "query_text.h"
 
 namespace {
 
@@ -35,6 +36,8 @@ using docstore::bench::Die;
 using docstore::bench::Exec;
 using docstore::bench::Prepare;
 using docstore::bench::StepOnce;
+using docstore::bench::LoadExtension;
+using docstore::bench::PopulateDocuments;
 
 constexpr int kDocuments = 10000;
 
@@ -44,32 +47,15 @@ sqlite3* MakeDatabase(const fs::path& file, const std::string& key, const char* 
   sqlite3* db = nullptr;
   if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) Die("open");
   if (!key.empty()) Exec(db, "PRAGMA key = '" + key + "'");
-  sqlite3_enable_load_extension(db, 1);
-  char* error = nullptr;
-  if (sqlite3_load_extension(db, extension, nullptr, &error) != SQLITE_OK) Die(std::string("load: ") + (error ? error : "?"));
-  Exec(db, "SELECT docstore_init()");
+  LoadExtension(db, extension);
   Exec(db, "SELECT docstore_tune()");
-  Exec(db, "BEGIN");
-  sqlite3_stmt* insert = Prepare(db, "INSERT INTO documents(id, title, content) VALUES (?1, ?2, ?3)");
-  std::mt19937_64 rng(1);
-  for (int id = 1; id <= kDocuments; ++id) {
-    std::string content;
-    while (content.size() < 900) content += std::to_string(rng()) + ' ';
-    const std::string title = "Document " + std::to_string(id);
-    sqlite3_bind_int(insert, 1, id);
-    sqlite3_bind_text(insert, 2, title.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(insert, 3, content.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(insert) != SQLITE_DONE) Die(sqlite3_errmsg(db));
-    sqlite3_reset(insert);
-  }
-  sqlite3_finalize(insert);
-  Exec(db, "COMMIT");
+  PopulateDocuments(db, kDocuments);
   return db;
 }
 
 // Closes `db` and removes its cache segment.
 void CloseDatabase(sqlite3* db) {
-  const std::string segment = docstore::bench::Text(db, "SELECT value FROM docstore_stats WHERE name = 'segment'");
+  const std::string segment = docstore::QueryText(db, "SELECT value FROM docstore_stats WHERE name = 'segment'");
   sqlite3_close(db);
   if (segment.rfind("/docstore-", 0) == 0) unlink(("/dev/shm" + segment).c_str());
 }
@@ -130,10 +116,11 @@ int main(int argc, char** argv) {
     StepOnce(doc_get);
   }, 1));
   sqlite3_finalize(doc_get);
-  const std::string document = docstore::bench::Text(db, "SELECT doc_get(1)");
-  std::fprintf(stderr, "  SQLCipher %s on SQLite %s, %s\n", docstore::bench::Text(db, "PRAGMA cipher_version").c_str(),
+  const std::string document = docstore::QueryText(db, "SELECT doc_get(1)");
+  if (document.empty()) Die("doc_get(1) returned nothing");
+  std::fprintf(stderr, "  SQLCipher %s on SQLite %s, %s\n", docstore::QueryText(db, "PRAGMA cipher_version").c_str(),
                sqlite3_libversion(),
-               docstore::bench::Text(db, "SELECT value FROM docstore_stats WHERE name = 'cache_status'").c_str());
+               docstore::QueryText(db, "SELECT value FROM docstore_stats WHERE name = 'cache_status'").c_str());
   CloseDatabase(db);
 
   // Where a hit's time goes: the same hits on an unkeyed database (no seal),

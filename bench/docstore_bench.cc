@@ -33,52 +33,15 @@ using docstore::bench::Die;
 using docstore::bench::Exec;
 using docstore::bench::Prepare;
 using docstore::bench::StepOnce;
+using docstore::bench::LoadExtension;
+using docstore::bench::PopulateDocuments;
 
 sqlite3* Open(const fs::path& path, const std::string& extension) {
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) Die("open " + path.string());
-  sqlite3_enable_load_extension(db, 1);
-  char* error = nullptr;
-  if (sqlite3_load_extension(db, extension.c_str(), nullptr, &error) != SQLITE_OK) {
-    Die("load " + extension + ": " + (error ? error : "?"));
-  }
+  LoadExtension(db, extension);
   Exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144");
   return db;
-}
-
-// A database of `count` documents of about 1 KiB of text each.
-void Populate(sqlite3* db, int count) {
-  Exec(db, "SELECT docstore_init()");
-  static const char* kWords[] = {"shared", "memory", "cache", "segment", "process", "reader",
-                                 "writer", "sqlite", "document", "version", "lock", "flush",
-                                 "sidecar", "access", "index", "query", "page", "journal"};
-  std::mt19937_64 rng(1);
-  Exec(db, "BEGIN");
-  sqlite3_stmt* insert = Prepare(
-      db, "INSERT INTO documents(id, title, content, metadata) VALUES (?1, ?2, ?3, ?4)");
-  sqlite3_stmt* access = Prepare(
-      db, "INSERT INTO document_access(doc_id, access_count) VALUES (?1, 0)");
-  for (int id = 1; id <= count; ++id) {
-    std::string content;
-    while (content.size() < 900) {
-      content += kWords[rng() % std::size(kWords)];
-      content += ' ';
-    }
-    const std::string title = "Document " + std::to_string(id);
-    const std::string metadata = "{\"n\":" + std::to_string(id) + ",\"tags\":[\"bench\"]}";
-    sqlite3_bind_int(insert, 1, id);
-    sqlite3_bind_text(insert, 2, title.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(insert, 3, content.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(insert, 4, metadata.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(insert) != SQLITE_DONE) Die(sqlite3_errmsg(db));
-    sqlite3_reset(insert);
-    sqlite3_bind_int(access, 1, id);
-    if (sqlite3_step(access) != SQLITE_DONE) Die(sqlite3_errmsg(db));
-    sqlite3_reset(access);
-  }
-  sqlite3_finalize(insert);
-  sqlite3_finalize(access);
-  Exec(db, "COMMIT");
 }
 
 // Id sequences: uniform over all documents, or 80/20 (80% of reads go to the
@@ -173,7 +136,7 @@ int main(int argc, char** argv) {
     const fs::path path = dir / ("docs-" + size + ".db");
     std::fprintf(stderr, "%d documents of ~1 KiB (%s)\n", count, path.c_str());
     sqlite3* db = Open(path, extension);
-    Populate(db, count);
+    PopulateDocuments(db, count);
 
     sqlite3_stmt* doc_get = Prepare(db, "SELECT doc_get(?1)");
     sqlite3_stmt* many = Prepare(db, "SELECT id, doc FROM doc_get_many(?1)");

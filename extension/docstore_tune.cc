@@ -19,6 +19,7 @@
 
 #include "connection_state.h"
 #include "json_text.h"
+#include "query_text.h"
 
 namespace docstore {
 namespace {
@@ -26,24 +27,6 @@ namespace {
 constexpr int kCacheSizeKib = 65536;
 constexpr int kBusyTimeoutMs = 5000;
 constexpr long long kMmapBytes = 256ll << 20;
-
-// The first column of the first row of `sql`, or "" (no row, or an error:
-// *rc says which).
-std::string PragmaText(sqlite3* db, const std::string& sql, int* rc = nullptr) {
-  sqlite3_stmt* stmt = nullptr;
-  std::string value;
-  int result = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
-  if (result == SQLITE_OK) {
-    result = sqlite3_step(stmt);
-    if (result == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    if (result == SQLITE_ROW || result == SQLITE_DONE) result = SQLITE_OK;
-  }
-  sqlite3_finalize(stmt);
-  if (rc != nullptr) *rc = result;
-  return value;
-}
 
 void AppendNumberOrNull(std::string* json, const std::string& value) {
   if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
@@ -60,7 +43,7 @@ void Tune(sqlite3_context* ctx, int, sqlite3_value**) {
     return;
   }
   int rc = SQLITE_OK;
-  PragmaText(db, "SELECT count(*) FROM sqlite_master", &rc);
+  QueryText(db, "SELECT count(*) FROM sqlite_master", &rc);
   if (rc != SQLITE_OK) {
     const std::string message =
         std::string("docstore_tune: cannot read the database (") + sqlite3_errmsg(db) +
@@ -71,19 +54,19 @@ void Tune(sqlite3_context* ctx, int, sqlite3_value**) {
   const char* path = sqlite3_db_filename(db, "main");
   const bool encrypted = path != nullptr && *path != '\0' && DatabaseIsEncrypted(db, path);
 
-  const std::string journal_mode = PragmaText(db, "PRAGMA journal_mode = WAL", &rc);
+  const std::string journal_mode = QueryText(db, "PRAGMA journal_mode = WAL", &rc);
   if (rc != SQLITE_OK) {
     const std::string message = std::string("docstore_tune: cannot set journal_mode = WAL: ") + sqlite3_errmsg(db);
     sqlite3_result_error(ctx, message.c_str(), -1);
     return;
   }
-  PragmaText(db, "PRAGMA synchronous = NORMAL");
-  PragmaText(db, "PRAGMA cache_size = -" + std::to_string(kCacheSizeKib));
+  QueryText(db, "PRAGMA synchronous = NORMAL");
+  QueryText(db, "PRAGMA cache_size = -" + std::to_string(kCacheSizeKib));
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   // The codec encrypts pages on their way through the pager; mmap'd reads
   // would skip it.
-  PragmaText(db, "PRAGMA mmap_size = " + std::to_string(encrypted ? 0 : kMmapBytes));
-  const std::string mmap_size = PragmaText(db, "PRAGMA mmap_size");
+  QueryText(db, "PRAGMA mmap_size = " + std::to_string(encrypted ? 0 : kMmapBytes));
+  const std::string mmap_size = QueryText(db, "PRAGMA mmap_size");
 
   std::string json = "{\"journal_mode\":";
   AppendJsonString(&json, journal_mode);
@@ -91,18 +74,18 @@ void Tune(sqlite3_context* ctx, int, sqlite3_value**) {
           ",\"busy_timeout_ms\":" + std::to_string(kBusyTimeoutMs) + ",\"mmap_size\":";
   AppendNumberOrNull(&json, mmap_size);
   json += std::string(",\"encrypted\":") + (encrypted ? "true" : "false") + ",\"cipher\":";
-  const std::string cipher_version = PragmaText(db, "PRAGMA cipher_version");
+  const std::string cipher_version = QueryText(db, "PRAGMA cipher_version");
   if (cipher_version.empty()) {
     json += "null";  // not a SQLCipher runtime
   } else {
     json += "{\"version\":";
     AppendJsonString(&json, cipher_version);
     json += ",\"kdf_iter\":";
-    AppendNumberOrNull(&json, encrypted ? PragmaText(db, "PRAGMA kdf_iter") : "");
+    AppendNumberOrNull(&json, encrypted ? QueryText(db, "PRAGMA kdf_iter") : "");
     json += ",\"page_size\":";
-    AppendNumberOrNull(&json, encrypted ? PragmaText(db, "PRAGMA cipher_page_size") : "");
+    AppendNumberOrNull(&json, encrypted ? QueryText(db, "PRAGMA cipher_page_size") : "");
     json += ",\"memory_security\":";
-    const std::string memory_security = PragmaText(db, "PRAGMA cipher_memory_security");
+    const std::string memory_security = QueryText(db, "PRAGMA cipher_memory_security");
     json += memory_security.empty() ? "null" : (memory_security == "0" ? "false" : "true");
     json += "}";
   }

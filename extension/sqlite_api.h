@@ -3,8 +3,8 @@
 // the loading runtime handed to sqlite3_docstore_init (see docstore.cc); which
 // sqlite3ext.h that is is chosen by the build: /usr/include for docstore.so,
 // /usr/include/sqlcipher for docstore_sqlcipher.so. docstore-sidecar, which
-// compiles some of the same sources, links SQLite itself
-// (DOCSTORE_SQLITE_LINKED).
+// compiles some of the same sources, and the benchmarks that use
+// query_text.h link SQLite themselves (DOCSTORE_SQLITE_LINKED).
 #ifndef DOCSTORE_EXTENSION_SQLITE_API_H_
 #define DOCSTORE_EXTENSION_SQLITE_API_H_
 

@@ -41,6 +41,7 @@
 
 #include "access_flusher.h"
 #include "document_cache.h"
+#include "query_text.h"
 #include "segment_counters.h"
 #include "sqlite_api.h"
 
@@ -204,17 +205,6 @@ bool LoadKey(const Options& o, std::string* key, std::string* error) {
   }
   if (o.raw_key) return RawKeyLiteral(key, error);
   return true;
-}
-
-std::string QueryText(sqlite3* db, const char* sql) {
-  sqlite3_stmt* stmt = nullptr;
-  std::string value;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
-      sqlite3_column_text(stmt, 0) != nullptr) {
-    value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  }
-  sqlite3_finalize(stmt);
-  return value;
 }
 
 class Sidecar {
