@@ -25,7 +25,7 @@
 #include "bench_report.h"
 #include "bench_sqlite.h"
 #include "entry_cipher.h"
-#include "query_text.h"
+#include "sqlite_util.h"
 
 namespace {
 

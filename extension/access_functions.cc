@@ -12,9 +12,11 @@
 // document is dropped when it is flushed.
 #include "access_functions.h"
 
+#include <optional>
 #include <vector>
 
 #include "access_flusher.h"
+#include "clock.h"
 #include "sql_values.h"
 
 namespace docstore {
@@ -22,43 +24,25 @@ namespace {
 
 void DocTouch(sqlite3_context* ctx, int, sqlite3_value** argv) {
   auto* state = static_cast<ConnectionState*>(sqlite3_user_data(ctx));
-  int64_t id = 0;
-  if (ReadDocumentId(ctx, "doc_touch", argv[0], &id) != IdArgument::kId) return;  // NULL or error
-  if (id <= 0) return;  // no document can have it: NULL, as doc_get gives
-  std::string error;
-  if (!state->RecordAccess(id, &error)) {
-    const std::string message = "doc_touch: " + error;
-    sqlite3_result_error(ctx, message.c_str(), -1);
-    return;
-  }
-  sqlite3_result_int(ctx, state->Cache() != nullptr ? 1 : 0);
+  std::optional<int64_t> id;
+  if (Status status = ReadDocumentId(argv[0], &id); !status.ok()) return ResultError(ctx, "doc_touch", status);
+  if (!id || *id <= 0) return;  // NULL; no document can have such an id: NULL, as doc_get gives
+  if (Status status = state->cache().RecordAccess(*id); !status.ok()) return ResultError(ctx, "doc_touch", status);
+  sqlite3_result_int(ctx, state->cache().Cache() != nullptr ? 1 : 0);
 }
 
 void DocFlush(sqlite3_context* ctx, int, sqlite3_value**) {
   auto* state = static_cast<ConnectionState*>(sqlite3_user_data(ctx));
-  DocumentCache* cache = state->Cache();
-  if (cache == nullptr) {
-    sqlite3_result_int(ctx, 0);
-    return;
-  }
-  AddSegmentCounter(cache->segment(), SegmentCounter::kInlineFlushes, 1);
   FlushResult result;
-  std::string error;
-  if (!FlushPendingAccesses(state->db(), cache, kFlushLockWaitMs, &result, &error)) {
-    const std::string message = "doc_flush: " + error + "; the accesses stay pending";
-    sqlite3_result_error(ctx, message.c_str(), -1);
-    return;
-  }
-  if (result.busy) {
-    sqlite3_result_error(ctx, "doc_flush: another process has held the flush lock for over 5 s; the accesses stay pending", -1);
-    return;
+  if (Status status = state->cache().Flush(&result); !status.ok()) {
+    return ResultError(ctx, "doc_flush", Status::Error(status.message() + "; the accesses stay pending"));
   }
   sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(result.accesses));
 }
 
 // --- docstore_pending --------------------------------------------------------
 
-struct PendingTable {
+struct PendingVtab {
   sqlite3_vtab base;  // must be first
   ConnectionState* state;
 };
@@ -72,14 +56,14 @@ struct PendingCursor {
 int PendingConnect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
   const int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(id INTEGER, count INTEGER, last_accessed TEXT)");
   if (rc != SQLITE_OK) return rc;
-  auto* table = new PendingTable{};
+  auto* table = new PendingVtab{};
   table->state = static_cast<ConnectionState*>(aux);
   *out = &table->base;
   return SQLITE_OK;
 }
 
 int PendingDisconnect(sqlite3_vtab* vtab) {
-  delete reinterpret_cast<PendingTable*>(vtab);
+  delete reinterpret_cast<PendingVtab*>(vtab);
   return SQLITE_OK;
 }
 
@@ -103,9 +87,9 @@ int PendingFilter(sqlite3_vtab_cursor* base, int, const char*, int, sqlite3_valu
   auto* cursor = reinterpret_cast<PendingCursor*>(base);
   cursor->rows.clear();
   cursor->row = 0;
-  DocumentCache* cache = reinterpret_cast<PendingTable*>(base->pVtab)->state->Cache();
+  DocumentCache* cache = reinterpret_cast<PendingVtab*>(base->pVtab)->state->cache().Cache();
   if (cache == nullptr) return SQLITE_OK;
-  cache->segment()->ForEachPending([cursor](const shmcache::PendingAccess& a) { cursor->rows.push_back(a); });
+  cache->ForEachPending([cursor](const shmcache::PendingAccess& a) { cursor->rows.push_back(a); });
   return SQLITE_OK;
 }
 

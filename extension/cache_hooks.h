@@ -1,6 +1,6 @@
-// docstore_invalidate(id, clock): called by the schema's triggers on every
-// document write (sql/003_cache_coherence.sql). docstore_cache_config(): the
-// cache sizes this process creates segments with.
+// docstore_invalidate(id, clock[, database_id]): called by the schema's
+// triggers on every document write (sql/003 and sql/005), before the write
+// commits; core/document_cache.h says why.
 #ifndef DOCSTORE_EXTENSION_CACHE_HOOKS_H_
 #define DOCSTORE_EXTENSION_CACHE_HOOKS_H_
 

@@ -13,20 +13,69 @@
 // when it is (cache_status).
 #include "cache_vtab.h"
 
+#include <cstdio>
+#include <string>
 #include <vector>
 
+#include "cache_settings.h"
+#include "clock.h"
 #include "name_value_vtab.h"
 #include "sql_values.h"
 
 namespace docstore {
 namespace {
 
+// docstore_stats's rows, from the numbers core gives.
 NameValueRows StatsRows(ConnectionState* state) {
   NameValueRows rows;
-  if (DocumentCache* cache = state->Cache()) {
-    rows = cache->Stats();
+  DocumentCache* cache = state->cache().Cache();
+  if (cache == nullptr) {
+    rows.emplace_back("cache_status", state->cache().unavailable());
   } else {
-    rows.emplace_back("cache_status", state->cache_unavailable());
+    const CacheStats s = cache->Stats();
+    auto n = [](uint64_t v) { return std::to_string(v); };
+    auto time_or_empty = [](uint64_t ms) { return ms == 0 ? std::string() : IsoTime(static_cast<int64_t>(ms)); };
+    char ratio[32];
+    const uint64_t lookups = s.cache.hits + s.cache.misses;
+    std::snprintf(ratio, sizeof ratio, "%.4f",
+                  lookups == 0 ? 0.0 : static_cast<double>(s.cache.hits) / static_cast<double>(lookups));
+    rows = {
+        {"cache_status", !s.reads_off.empty() ? s.reads_off : s.sealed ? "on (entries sealed with AES-256-GCM)" : "on"},
+        {"segment", s.segment},
+        {"hits", n(s.cache.hits)},
+        {"misses", n(s.cache.misses)},
+        {"hit_ratio", ratio},
+        {"inserts", n(s.cache.inserts)},
+        {"evictions", n(s.cache.evictions)},
+        {"entries", n(s.cache.entries)},
+        {"value_bytes", n(s.cache.value_bytes)},
+        {"bytes_used", n(s.cache.chunk_bytes_used)},
+        {"capacity_bytes", n(s.cache.capacity_bytes)},
+        {"segment_bytes", n(s.limits.segment_bytes)},
+        {"max_entry_bytes", n(s.limits.max_entry_bytes)},
+        {"shards", n(s.limits.shard_count)},
+        {"fills_skipped", n(s.fills_skipped)},
+        {"fills_refused_too_large", n(s.cache.refused_too_large)},
+        {"invalidations", n(s.cache.invalidations)},
+        {"lock_recoveries", n(s.cache.lock_recoveries + s.pending.lock_recoveries)},
+        {"errors", n(s.cache.corruption_resets)},
+        {"auth_failures", n(s.auth_failures)},
+        {"accesses_recorded", n(s.pending.recorded)},
+        {"pending_documents", n(s.pending.keys)},
+        {"pending_accesses", n(s.pending.accesses)},
+        {"pending_capacity", n(s.pending.capacity)},
+        {"pending_fullest_percent", n(s.pending.fullest_percent)},
+        {"pending_full", n(s.pending.refused_full)},
+        {"flushes", n(s.flushes)},
+        {"rows_flushed", n(s.rows_flushed)},
+        {"accesses_flushed", n(s.accesses_flushed)},
+        {"flush_failures", n(s.flush_failures)},
+        {"inline_flushes", n(s.inline_flushes)},
+        {"last_flush", time_or_empty(s.last_flush_ms)},
+        {"flush_lag_ms", n(s.flush_lag_ms)},
+        {"sidecar_pid", n(s.sidecar_pid)},
+        {"sidecar_heartbeat", time_or_empty(s.sidecar_heartbeat_ms)},
+    };
   }
   if (const std::string error = CacheSettingsEnvironmentError(); !error.empty()) {
     rows.emplace_back("settings_error", error);
@@ -99,7 +148,7 @@ int CacheFilter(sqlite3_vtab_cursor* base, int plan, const char*, int argc, sqli
   auto* cursor = reinterpret_cast<CacheCursor*>(base);
   cursor->rows.clear();
   cursor->row = 0;
-  DocumentCache* cache = reinterpret_cast<CacheTable*>(base->pVtab)->state->Cache();
+  DocumentCache* cache = reinterpret_cast<CacheTable*>(base->pVtab)->state->cache().Cache();
   if (cache == nullptr) return SQLITE_OK;
   if (plan == kLookupById && argc == 1) {
     // id = 'abc' or id = 1.5 matches no row, as it would in a table.

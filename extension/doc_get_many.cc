@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "document_reader.h"
+#include "connection_state.h"
 #include "json_text.h"
+#include "sql_values.h"
 
 namespace docstore {
 namespace {
@@ -34,11 +35,6 @@ struct ManyCursor {
   bool found = false;
   std::string json;
 };
-
-void SetVtabError(sqlite3_vtab* vtab, const std::string& message) {
-  sqlite3_free(vtab->zErrMsg);
-  vtab->zErrMsg = sqlite3_mprintf("%s", message.c_str());
-}
 
 int ManyConnect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
   const int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(id INTEGER, doc TEXT, ids HIDDEN)");
@@ -89,16 +85,13 @@ int ManyClose(sqlite3_vtab_cursor* base) {
 int LoadRow(ManyCursor* cursor) {
   if (cursor->row >= cursor->ids.size()) return SQLITE_OK;
   auto* table = reinterpret_cast<ManyTable*>(cursor->base.pVtab);
-  std::string error;
-  switch (LoadDocument(table->state, cursor->ids[cursor->row], &cursor->json, &error)) {
-    case LookupResult::kFound:
-      cursor->found = true;
-      if (table->state->RecordAccess(cursor->ids[cursor->row], &error)) return SQLITE_OK;
-      break;
-    case LookupResult::kMissing: cursor->found = false; return SQLITE_OK;
-    case LookupResult::kError: break;
-  }
-  SetVtabError(cursor->base.pVtab, "doc_get_many: " + error);
+  const int64_t id = cursor->ids[cursor->row];
+  Status status = table->state->LoadDocument(id, &cursor->json);
+  cursor->found = status.ok();
+  if (status.IsNotFound()) return SQLITE_OK;
+  if (status.ok()) status = table->state->cache().RecordAccess(id);
+  if (status.ok()) return SQLITE_OK;
+  SetVtabError(cursor->base.pVtab, "doc_get_many", status);
   return SQLITE_ERROR;
 }
 
@@ -108,21 +101,21 @@ int ManyFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc,
   cursor->ids.clear();
   cursor->row = 0;
   if (idx_num != 1 || argc != 1) {
-    SetVtabError(base->pVtab,
-                 "doc_get_many: no ids given; call it as SELECT * FROM doc_get_many('[1, 2, 3]')");
+    SetVtabError(base->pVtab, "doc_get_many",
+                 Status::InvalidArgument("no ids given; call it as SELECT * FROM doc_get_many('[1, 2, 3]')"));
     return SQLITE_ERROR;
   }
   const int type = sqlite3_value_type(argv[0]);
   if (type == SQLITE_NULL) return SQLITE_OK;
   if (type != SQLITE_TEXT) {
-    SetVtabError(base->pVtab, "doc_get_many: expected a JSON array of integer ids as text");
+    SetVtabError(base->pVtab, "doc_get_many", Status::InvalidArgument("expected a JSON array of integer ids as text"));
     return SQLITE_ERROR;
   }
   const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-  const std::string error = ParseJsonIdArray(
-      std::string_view(text, static_cast<size_t>(sqlite3_value_bytes(argv[0]))), &cursor->ids);
-  if (!error.empty()) {
-    SetVtabError(base->pVtab, "doc_get_many: malformed id array: " + error);
+  const Status status =
+      ParseJsonIdArray(std::string_view(text, static_cast<size_t>(sqlite3_value_bytes(argv[0]))), &cursor->ids);
+  if (!status.ok()) {
+    SetVtabError(base->pVtab, "doc_get_many", status.WithContext("malformed id array"));
     return SQLITE_ERROR;
   }
   return LoadRow(cursor);

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "schema.h"
+#include "sql_values.h"
 
 namespace docstore {
 namespace {
@@ -42,11 +43,6 @@ struct SearchCursor {
   sqlite3_stmt* stmt = nullptr;
   bool eof = true;
 };
-
-void SetVtabError(sqlite3_vtab* vtab, const std::string& message) {
-  sqlite3_free(vtab->zErrMsg);
-  vtab->zErrMsg = sqlite3_mprintf("%s", message.c_str());
-}
 
 int SearchConnect(sqlite3* db, void*, int, const char* const*, sqlite3_vtab** out, char**) {
   const int rc = sqlite3_declare_vtab(
@@ -116,14 +112,9 @@ int StepCursor(SearchCursor* cursor, const char* query) {
   cursor->eof = true;
   if (rc == SQLITE_DONE) return SQLITE_OK;
   auto* table = reinterpret_cast<SearchTable*>(cursor->base.pVtab);
-  std::string message = "doc_search: ";
-  if (query != nullptr) {
-    message += "cannot run full-text query '";
-    message += query;
-    message += "': ";
-  }
-  message += sqlite3_errmsg(table->db);
-  SetVtabError(cursor->base.pVtab, message);
+  Status error = Status::Error(sqlite3_errmsg(table->db));
+  if (query != nullptr) error = error.WithContext(std::string("cannot run full-text query '") + query + "'");
+  SetVtabError(cursor->base.pVtab, "doc_search", error);
   return rc;
 }
 
@@ -135,8 +126,8 @@ int SearchFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc,
   cursor->stmt = nullptr;
   cursor->eof = true;
   if (idx_num != 1 || argc != 1) {
-    SetVtabError(base->pVtab,
-                 "doc_search: no query given; call it as SELECT * FROM doc_search('words')");
+    SetVtabError(base->pVtab, "doc_search",
+                 Status::InvalidArgument("no query given; call it as SELECT * FROM doc_search('words')"));
     return SQLITE_ERROR;
   }
   const unsigned char* raw = sqlite3_value_type(argv[0]) == SQLITE_TEXT
@@ -145,18 +136,18 @@ int SearchFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc,
   const char* query = reinterpret_cast<const char*>(raw);
   if (query == nullptr || std::string_view(query).find_first_not_of(" \t\r\n") ==
                               std::string_view::npos) {
-    SetVtabError(base->pVtab, "doc_search: the query must be non-empty text");
+    SetVtabError(base->pVtab, "doc_search", Status::InvalidArgument("the query must be non-empty text"));
     return SQLITE_ERROR;
   }
   const std::string module = FulltextModule(table->db);
   if (module.empty()) {
-    SetVtabError(base->pVtab,
-                 "doc_search: this database has no full-text index; run SELECT docstore_init()");
+    SetVtabError(base->pVtab, "doc_search",
+                 Status::Error("this database has no full-text index; run SELECT docstore_init()"));
     return SQLITE_ERROR;
   }
   const char* sql = module == "fts5" ? kFts5Sql : kFts4Sql;
   if (sqlite3_prepare_v2(table->db, sql, -1, &cursor->stmt, nullptr) != SQLITE_OK) {
-    SetVtabError(base->pVtab, std::string("doc_search: ") + sqlite3_errmsg(table->db));
+    SetVtabError(base->pVtab, "doc_search", Status::Error(sqlite3_errmsg(table->db)));
     return SQLITE_ERROR;
   }
   sqlite3_bind_value(cursor->stmt, 1, argv[0]);

@@ -20,7 +20,7 @@
 **
 ** Writes are plain SQL on the documents table; triggers keep the version, the
 ** audit log, the full-text index and the shared cache in step (see sql/ and
-** document_cache.h). doc_get is served from a shared-memory cache that every
+** core/document_cache.h). doc_get is served from a shared-memory cache that every
 ** process opening the same database file shares.
 **
 ** Each build refuses, at load, a runtime older than the SQLite headers it was
@@ -33,6 +33,7 @@
 
 #include "access_functions.h"
 #include "build_info.h"
+#include "cache_admin.h"
 #include "cache_hooks.h"
 #include "cache_vtab.h"
 #include "connection_state.h"
@@ -77,6 +78,7 @@ int RegisterAll(sqlite3* db, char** error) {
   if (rc == SQLITE_OK) rc = RegisterDocGetMany(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocSearch(db);
   if (rc == SQLITE_OK) rc = RegisterCacheHooks(db, state);
+  if (rc == SQLITE_OK) rc = RegisterCacheAdmin(db, state);
   if (rc == SQLITE_OK) rc = RegisterCacheTables(db, state);
   if (rc == SQLITE_OK) rc = RegisterAccessFunctions(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocstoreTune(db);

@@ -17,9 +17,10 @@
 
 #include <string>
 
-#include "connection_state.h"
+#include "cache_client.h"
 #include "json_text.h"
-#include "query_text.h"
+#include "sql_values.h"
+#include "sqlite_util.h"
 
 namespace docstore {
 namespace {
@@ -39,26 +40,24 @@ void AppendNumberOrNull(std::string* json, const std::string& value) {
 void Tune(sqlite3_context* ctx, int, sqlite3_value**) {
   sqlite3* db = sqlite3_context_db_handle(ctx);
   if (!sqlite3_get_autocommit(db)) {
-    sqlite3_result_error(ctx, "docstore_tune: call it outside a transaction (the journal mode cannot change inside one)", -1);
-    return;
+    return ResultError(ctx, "docstore_tune",
+                       Status::InvalidArgument("call it outside a transaction (the journal mode cannot change inside one)"));
   }
   int rc = SQLITE_OK;
   QueryText(db, "SELECT count(*) FROM sqlite_master", &rc);
   if (rc != SQLITE_OK) {
-    const std::string message =
-        std::string("docstore_tune: cannot read the database (") + sqlite3_errmsg(db) +
-        "): if it is encrypted, run PRAGMA key first; docstore_tune never changes cipher settings";
-    sqlite3_result_error(ctx, message.c_str(), -1);
-    return;
+    return ResultError(ctx, "docstore_tune",
+                       Status::Error(std::string("cannot read the database (") + sqlite3_errmsg(db) +
+                                     "): if it is encrypted, run PRAGMA key first; docstore_tune never changes"
+                                     " cipher settings"));
   }
   const char* path = sqlite3_db_filename(db, "main");
   const bool encrypted = path != nullptr && *path != '\0' && DatabaseIsEncrypted(db, path);
 
   const std::string journal_mode = QueryText(db, "PRAGMA journal_mode = WAL", &rc);
   if (rc != SQLITE_OK) {
-    const std::string message = std::string("docstore_tune: cannot set journal_mode = WAL: ") + sqlite3_errmsg(db);
-    sqlite3_result_error(ctx, message.c_str(), -1);
-    return;
+    return ResultError(ctx, "docstore_tune",
+                       Status::Error(std::string("cannot set journal_mode = WAL: ") + sqlite3_errmsg(db)));
   }
   QueryText(db, "PRAGMA synchronous = NORMAL");
   QueryText(db, "PRAGMA cache_size = -" + std::to_string(kCacheSizeKib));

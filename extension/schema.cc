@@ -16,6 +16,8 @@
 #include <string_view>
 
 #include "embedded_sql.h"
+#include "sql_values.h"
+#include "sqlite_util.h"
 
 namespace docstore {
 namespace {
@@ -44,51 +46,38 @@ bool RuntimeHasFts5(sqlite3* db) {
   return rc == SQLITE_OK;
 }
 
-std::string Exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) == SQLITE_OK) return {};
-  std::string error = message != nullptr ? message : sqlite3_errmsg(db);
-  sqlite3_free(message);
-  return error;
-}
-
-std::string ApplyPendingMigrations(sqlite3* db, int* schema_version) {
+Status ApplyPendingMigrations(sqlite3* db, int* schema_version) {
   int version = 0;
   if (!ReadSchemaVersion(db, &version)) {
-    return std::string("cannot read PRAGMA user_version: ") + sqlite3_errmsg(db);
+    return Status::Error(std::string("cannot read PRAGMA user_version: ") + sqlite3_errmsg(db));
   }
   const int latest = LatestSchemaVersion();
   if (version > latest) {
-    return "the database is at schema version " + std::to_string(version) +
+    return Status::Error("the database is at schema version " + std::to_string(version) +
            ", newer than this docstore build knows (" + std::to_string(latest) +
-           "); load a newer docstore";
+           "); load a newer docstore");
   }
   const std::string_view fulltext = RuntimeHasFts5(db) ? "fts5" : "fts4";
   for (size_t i = 0; i < kEmbeddedSqlFileCount; ++i) {
     const Migration m = ParseMigrationName(kEmbeddedSqlFiles[i]);
     if (m.version <= version) continue;
     if (!m.variant.empty() && m.variant != fulltext) continue;
-    if (std::string error = Exec(db, m.sql); !error.empty()) {
-      return std::string(kEmbeddedSqlFiles[i].name) + ": " + error;
+    if (Status status = Exec(db, m.sql); !status.ok()) {
+      return status.WithContext(kEmbeddedSqlFiles[i].name);
     }
   }
   if (version < latest) {
     const std::string pragma = "PRAGMA user_version = " + std::to_string(latest);
-    if (std::string error = Exec(db, pragma.c_str()); !error.empty()) return error;
+    if (Status status = Exec(db, pragma.c_str()); !status.ok()) return status;
   }
   *schema_version = latest;
-  return {};
+  return Status::Ok();
 }
 
 void DocstoreInit(sqlite3_context* ctx, int, sqlite3_value**) {
   sqlite3* db = sqlite3_context_db_handle(ctx);
   int version = 0;
-  const std::string error = MigrateSchema(db, &version);
-  if (!error.empty()) {
-    const std::string message = "docstore_init: " + error;
-    sqlite3_result_error(ctx, message.c_str(), -1);
-    return;
-  }
+  if (Status status = MigrateSchema(db, &version); !status.ok()) return ResultError(ctx, "docstore_init", status);
   sqlite3_result_int(ctx, version);
 }
 
@@ -102,22 +91,21 @@ int LatestSchemaVersion() {
   return latest;
 }
 
-std::string MigrateSchema(sqlite3* db, int* schema_version) {
+Status MigrateSchema(sqlite3* db, int* schema_version) {
   // Outside a transaction take the write lock up front, so two processes
   // initialising at once queue on the busy handler instead of both reading
   // version 0 and one failing on the upgrade to a write lock.
   const bool own_transaction = sqlite3_get_autocommit(db) != 0;
-  if (std::string error = Exec(db, own_transaction ? "BEGIN IMMEDIATE" : "SAVEPOINT docstore_init");
-      !error.empty()) {
-    return error;
+  if (Status status = Exec(db, own_transaction ? "BEGIN IMMEDIATE" : "SAVEPOINT docstore_init"); !status.ok()) {
+    return status;
   }
-  std::string error = ApplyPendingMigrations(db, schema_version);
-  if (error.empty()) {
-    error = Exec(db, own_transaction ? "COMMIT" : "RELEASE docstore_init");
-    if (error.empty()) return {};
+  Status status = ApplyPendingMigrations(db, schema_version);
+  if (status.ok()) {
+    status = Exec(db, own_transaction ? "COMMIT" : "RELEASE docstore_init");
+    if (status.ok()) return status;
   }
   Exec(db, own_transaction ? "ROLLBACK" : "ROLLBACK TO docstore_init; RELEASE docstore_init");
-  return error;
+  return status;
 }
 
 bool ReadSchemaVersion(sqlite3* db, int* version) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sqlite_api.h"
+#include "status.h"
 
 namespace docstore {
 
@@ -13,9 +14,9 @@ namespace docstore {
 int LatestSchemaVersion();
 
 // Brings the schema to LatestSchemaVersion() in one transaction (a savepoint
-// when the caller already has one open). Returns an empty string on success,
-// else what went wrong; nothing of a failed migration remains.
-std::string MigrateSchema(sqlite3* db, int* schema_version);
+// when the caller already has one open). Nothing of a failed migration
+// remains.
+Status MigrateSchema(sqlite3* db, int* schema_version);
 
 bool ReadSchemaVersion(sqlite3* db, int* version);
 

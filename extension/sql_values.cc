@@ -1,10 +1,7 @@
 #include "sql_values.h"
 
 #include <cmath>
-#include <cstdio>
-#include <string_view>
-
-#include "json_text.h"
+#include <string>
 
 namespace docstore {
 namespace {
@@ -16,6 +13,10 @@ const char* TypeName(int type) {
     case SQLITE_BLOB: return "a blob";
     default: return "a value of unknown type";
   }
+}
+
+std::string Message(const char* function, const Status& status) {
+  return std::string(function) + ": " + status.message();
 }
 
 }  // namespace
@@ -40,53 +41,26 @@ bool IntegralValue(sqlite3_value* arg, int64_t* value) {
   }
 }
 
-IdArgument ReadDocumentId(sqlite3_context* ctx, const char* function, sqlite3_value* arg,
-                          int64_t* id) {
+Status ReadDocumentId(sqlite3_value* arg, std::optional<int64_t>* id) {
+  id->reset();
   const int type = sqlite3_value_type(arg);
-  if (type == SQLITE_NULL) return IdArgument::kNull;
-  if (IntegralValue(arg, id)) return IdArgument::kId;
-  char* message = sqlite3_mprintf("%s: expected an integer document id, got %s", function,
-                                  TypeName(type));
-  sqlite3_result_error(ctx, message, -1);
-  sqlite3_free(message);
-  return IdArgument::kInvalid;
+  if (type == SQLITE_NULL) return Status::Ok();
+  int64_t value = 0;
+  if (!IntegralValue(arg, &value)) {
+    return Status::InvalidArgument(std::string("expected an integer document id, got ") + TypeName(type));
+  }
+  *id = value;
+  return Status::Ok();
 }
 
-void AppendColumnAsJson(std::string* out, sqlite3_stmt* stmt, int column) {
-  switch (sqlite3_column_type(stmt, column)) {
-    case SQLITE_INTEGER:
-      out->append(std::to_string(sqlite3_column_int64(stmt, column)));
-      return;
-    case SQLITE_FLOAT: {
-      const double value = sqlite3_column_double(stmt, column);
-      if (!std::isfinite(value)) {
-        out->append("null");  // JSON has no Inf or NaN
-        return;
-      }
-      char buffer[32];
-      const int n = std::snprintf(buffer, sizeof buffer, "%.17g", value);
-      out->append(buffer, static_cast<size_t>(n));
-      return;
-    }
-    case SQLITE_TEXT: {
-      // column_text converts a UTF-16 database's text to UTF-8; call it
-      // before column_bytes so the length is the UTF-8 one.
-      const unsigned char* text = sqlite3_column_text(stmt, column);
-      const int size = sqlite3_column_bytes(stmt, column);
-      AppendJsonString(out, std::string_view(reinterpret_cast<const char*>(text),
-                                             static_cast<size_t>(size)));
-      return;
-    }
-    case SQLITE_BLOB: {
-      const void* bytes = sqlite3_column_blob(stmt, column);
-      const int size = sqlite3_column_bytes(stmt, column);
-      AppendJsonString(out, std::string_view(static_cast<const char*>(bytes),
-                                             static_cast<size_t>(size)));
-      return;
-    }
-    default:
-      out->append("null");
-  }
+void ResultError(sqlite3_context* ctx, const char* function, const Status& status) {
+  const std::string message = Message(function, status);
+  sqlite3_result_error(ctx, message.c_str(), static_cast<int>(message.size()));
+}
+
+void SetVtabError(sqlite3_vtab* vtab, const char* function, const Status& status) {
+  sqlite3_free(vtab->zErrMsg);
+  vtab->zErrMsg = sqlite3_mprintf("%s", Message(function, status).c_str());
 }
 
 }  // namespace docstore

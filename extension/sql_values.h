@@ -1,35 +1,32 @@
-// Reading SQL arguments and writing SQL values as JSON, shared by docstore's
-// functions.
+// The SQL boundary: reading SQL arguments, and turning a Status into the SQL
+// error a user sees ("<function>: <message>"), for docstore's functions and
+// virtual tables.
 #ifndef DOCSTORE_EXTENSION_SQL_VALUES_H_
 #define DOCSTORE_EXTENSION_SQL_VALUES_H_
 
 #include <cstdint>
-#include <string>
+#include <optional>
 
 #include "sqlite_api.h"
+#include "status.h"
 
 namespace docstore {
-
-enum class IdArgument {
-  kId,       // *id holds the document id
-  kNull,     // SQL NULL: the caller returns NULL
-  kInvalid,  // not an integer: an error naming `function` is already set on ctx
-};
 
 // An INTEGER, or a REAL holding an integral value within int64 (Node's
 // better-sqlite3 binds every JavaScript number as a REAL): true, with *value.
 bool IntegralValue(sqlite3_value* arg, int64_t* value);
 
-// Document ids are SQL integers, or REALs holding an integral value (Node's
-// better-sqlite3 binds every JavaScript number as a REAL). Text, blobs and
-// reals with a fraction are errors rather than conversions: '12abc' or 1.5
-// silently becoming a lookup would hide bugs.
-IdArgument ReadDocumentId(sqlite3_context* ctx, const char* function, sqlite3_value* arg,
-                          int64_t* id);
+// Document ids are SQL integers, or REALs holding an integral value. Text,
+// blobs and reals with a fraction are kInvalidArgument rather than
+// conversions: '12abc' or 1.5 silently becoming a lookup would hide bugs.
+// SQL NULL leaves *id empty: the caller returns NULL.
+Status ReadDocumentId(sqlite3_value* arg, std::optional<int64_t>* id);
 
-// Appends column `column` of the current row as a JSON value: NULL as null,
-// integers and finite reals as numbers, text and blobs as strings.
-void AppendColumnAsJson(std::string* out, sqlite3_stmt* stmt, int column);
+// The function's result is the error "<function>: <status's message>".
+void ResultError(sqlite3_context* ctx, const char* function, const Status& status);
+// The same, as a virtual table's error message (its xFilter/xNext then
+// returns SQLITE_ERROR).
+void SetVtabError(sqlite3_vtab* vtab, const char* function, const Status& status);
 
 }  // namespace docstore
 

@@ -1,6 +1,6 @@
 // docstore-sidecar: writes the accesses that doc_get and doc_touch counted in
 // a database's shared-memory segment into its document_access table, in
-// batched transactions, exactly once (see extension/access_flusher.h).
+// batched transactions, exactly once (see core/access_flusher.h).
 //
 //   docstore-sidecar [options] DATABASE
 //     --interval-ms N   flush every N ms (default 100)
@@ -15,7 +15,10 @@
 //                       key (SQLCipher 3 databases: --cipher-compatibility 3)
 //     --verbose         one line per flush (otherwise one line per error)
 //
-// Linked with SQLCipher 4. SIGTERM or SIGINT: a last flush, then exit 0. The
+// It attaches to the segment the database's clients made and never creates
+// one: until one exists there is nothing to flush, and it looks again at
+// every interval (--once: exits 0 at once). Linked with SQLCipher 4. SIGTERM
+// or SIGINT: a last flush, then exit 0. The
 // key is never taken from the command line, where other users could read it;
 // it is derived once, when the database is opened, not per flush. A sidecar
 // killed at
@@ -41,9 +44,8 @@
 
 #include "access_flusher.h"
 #include "document_cache.h"
-#include "query_text.h"
-#include "segment_counters.h"
 #include "sqlite_api.h"
+#include "sqlite_util.h"
 
 namespace docstore {
 namespace {
@@ -220,20 +222,31 @@ class Sidecar {
       std::fprintf(stderr, "docstore-sidecar: %s\n", error.c_str());
       return 1;
     }
-    if (o_.once) return Flush() ? 0 : 1;
+    if (o_.once) {
+      if (!Attach()) return 1;
+      return cache_ == nullptr || Flush() ? 0 : 1;
+    }
     auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
     while (!stop_requested) {
-      Heartbeat();
       const auto now = std::chrono::steady_clock::now();
       const bool due = now - last_attempt >= std::chrono::milliseconds(o_.interval_ms);
-      if (due || FullEnough()) {
-        Flush();
-        last_attempt = now;
+      if (cache_ == nullptr) {
+        if (due) {
+          if (!Attach()) return 1;
+          last_attempt = now;
+        }
+      } else {
+        cache_->Heartbeat(getpid());
+        if (due || cache_->PendingFullestPercent() >= static_cast<uint64_t>(o_.fill_percent)) {
+          Flush();
+          last_attempt = now;
+        }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(o_.interval_ms, 10)));
     }
+    if (cache_ == nullptr) return 0;
     const bool flushed = Flush();
-    SetSegmentCounter(cache_->segment(), SegmentCounter::kSidecarPid, 0);
+    cache_->SidecarStopped();
     return flushed ? 0 : 1;
   }
 
@@ -251,20 +264,33 @@ class Sidecar {
                (keyed ? ": wrong key or cipher settings?" : ": encrypted? give --key-file or --key-fd");
       return false;
     }
-    const std::string database_id = QueryText(db_, "SELECT value FROM docstore_meta WHERE key = 'database_id'");
-    if (database_id.empty()) {
-      *error = o_.database + " has no docstore schema: run SELECT docstore_init() on it first";
-      return false;
-    }
-    DocumentCache::AttachFailure failure;
-    // No cache key: the sidecar serves no document, it only patches the
-    // access fields, which are outside the seal.
-    cache_ = DocumentCache::ForDatabase(o_.database, database_id, keyed, /*cache_key=*/"", &failure);
-    if (cache_ == nullptr) {
-      *error = "cannot use the shared segment of " + o_.database + ": " + failure.reason;
+    database_id_ = QueryText(db_, "SELECT value FROM docstore_meta WHERE key = 'database_id'");
+    if (database_id_.empty()) {
+      *error = o_.database + " has no docstore schema (no docstore_meta.database_id): nothing can have counted"
+               " accesses in it";
       return false;
     }
     return true;
+  }
+
+  // Attaches to the database's segment if there is one: true, with cache_
+  // still null when there is none yet. False (said on stderr) for a segment
+  // that exists but cannot be used.
+  bool Attach() {
+    // No cache key: the sidecar serves no document, it only patches the
+    // access fields, which are outside the seal.
+    const Status status = DocumentCache::Attach(o_.database, database_id_, DocumentCache::AttachMode::kOpenExisting,
+                                                EntryCodec(), "the sidecar serves no documents", &cache_);
+    if (status.IsUnavailable()) {
+      if (!waiting_logged_) std::fprintf(stderr, "docstore-sidecar: no segment for %s yet; nothing to flush\n", o_.database.c_str());
+      waiting_logged_ = true;
+      return true;
+    }
+    if (!status.ok()) {
+      std::fprintf(stderr, "docstore-sidecar: cannot use the shared segment of %s: %s\n", o_.database.c_str(),
+                   status.message().c_str());
+    }
+    return status.ok();
   }
 
   // The key, then the cipher settings, as SQLCipher wants them: before the
@@ -295,23 +321,17 @@ class Sidecar {
     return true;
   }
 
-  void Heartbeat() {
-    shmcache::Segment* segment = cache_->segment();
-    SetSegmentCounter(segment, SegmentCounter::kSidecarPid, static_cast<uint64_t>(getpid()));
-    SetSegmentCounter(segment, SegmentCounter::kSidecarHeartbeatMs, static_cast<uint64_t>(NowMilliseconds()));
-  }
-
-  bool FullEnough() {
-    return cache_->segment()->PendingFullestPercent() >= static_cast<uint64_t>(o_.fill_percent);
-  }
-
-  // One flush; logs a failure once until the next success.
+  // One flush; logs a failure once until the next success. Another flusher
+  // holding the lock is no failure: it is doing this one's work.
   bool Flush() {
     FlushResult result;
-    std::string error;
-    if (!FlushPendingAccesses(db_, cache_.get(), kFlushLockWaitMs, &result, &error)) {
-      if (error != last_error_) std::fprintf(stderr, "docstore-sidecar: flush failed, will retry: %s\n", error.c_str());
-      last_error_ = error;
+    const Status status = FlushPendingAccesses(db_, cache_.get(), kFlushLockWaitMs, &result);
+    if (status.IsBusy()) return true;
+    if (!status.ok()) {
+      if (status.message() != last_error_) {
+        std::fprintf(stderr, "docstore-sidecar: flush failed, will retry: %s\n", status.message().c_str());
+      }
+      last_error_ = status.message();
       return false;
     }
     if (!last_error_.empty()) std::fprintf(stderr, "docstore-sidecar: flushing again\n");
@@ -325,7 +345,9 @@ class Sidecar {
 
   const Options o_;
   sqlite3* db_ = nullptr;
-  std::shared_ptr<DocumentCache> cache_;
+  std::string database_id_;
+  std::shared_ptr<DocumentCache> cache_;  // null until the segment exists
+  bool waiting_logged_ = false;
   std::string last_error_;
 };
 

@@ -15,7 +15,7 @@
 namespace shmcache::internal {
 
 inline constexpr uint64_t kMagic = 0x3145484341434d53ull;  // "SMCACHE1" read as little-endian bytes
-inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kLayoutVersion = 2;  // 2: pending slots placed by MixKey
 inline constexpr uint32_t kNil = 0xFFFFFFFFu;
 inline constexpr uint64_t kPage = 4096;
 

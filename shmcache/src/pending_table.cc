@@ -17,14 +17,6 @@ namespace {
 // A table is full at three quarters: linear probing stays short.
 uint32_t LoadLimit(uint32_t slots) { return slots / 4 * 3; }
 
-uint64_t Mix(uint64_t key) {
-  key ^= key >> 33;
-  key *= 0xff51afd7ed558ccdull;
-  key ^= key >> 33;
-  key *= 0xc4ceb9fe1a85ec53ull;
-  return key ^ (key >> 33);
-}
-
 // The stores a recorder makes must reach memory in program order, so that
 // death between any two of them leaves a consistent table; another process
 // reads them only under the same mutex, so ordering them against the
@@ -35,30 +27,9 @@ void StoreOrder() { std::atomic_signal_fence(std::memory_order_seq_cst); }
 
 // A pending shard's mutex. A dead owner's table needs no reset (see
 // layout.h): only the bookkeeping is checked and recounted.
-class PendingTable::ShardLock {
- public:
-  ShardLock(PendingTable* table, uint32_t shard) : table_(table), shard_(shard) {
-    pthread_mutex_t* mutex = &table_->shards_[shard_].mutex;
-    int rc = pthread_mutex_lock(mutex);
-    if (rc == EOWNERDEAD) {
-      table_->Repair(shard_);
-      pthread_mutex_consistent(mutex);
-      rc = 0;
-    }
-    locked_ = rc == 0;
-  }
-  ~ShardLock() {
-    if (locked_) pthread_mutex_unlock(&table_->shards_[shard_].mutex);
-  }
-  ShardLock(const ShardLock&) = delete;
-  ShardLock& operator=(const ShardLock&) = delete;
-  bool locked() const { return locked_; }
-
- private:
-  PendingTable* table_;
-  uint32_t shard_;
-  bool locked_ = false;
-};
+RobustLock PendingTable::LockShard(uint32_t shard) {
+  return RobustLock(&shards_[shard].mutex, [this, shard] { Repair(shard); });
+}
 
 PendingTable::PendingTable(uint8_t* region, uint32_t shard_count, uint32_t slots_per_shard)
     : header_(reinterpret_cast<PendingHeader*>(region)),
@@ -93,9 +64,9 @@ void PendingTable::Repair(uint32_t shard) {
 
 Status PendingTable::Record(uint64_t key, int64_t at_ms) {
   if (key == 0) return Status::kInvalidArgument;
-  const uint64_t mixed = Mix(key);
+  const uint64_t mixed = MixKey(key);
   const uint32_t shard = static_cast<uint32_t>(mixed) & (shard_count_ - 1);
-  ShardLock lock(this, shard);
+  RobustLock lock = LockShard(shard);
   if (!lock.locked()) return Status::kFull;
   PendingShard& s = shards_[shard];
   const uint32_t t = s.active & 1u;
@@ -131,7 +102,7 @@ void PendingTable::ForEach(const std::function<void(const PendingAccess&)>& visi
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
     copied.clear();
     {
-      ShardLock lock(this, shard);
+      RobustLock lock = LockShard(shard);
       if (!lock.locked()) continue;
       for (uint32_t t = 0; t < 2; ++t) {
         const PendingSlot* slots = Table(shard, t);
@@ -150,7 +121,7 @@ PendingTotals PendingTable::Totals() {
   PendingTotals totals;
   totals.capacity = uint64_t{shard_count_} * slots_per_shard_;
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
-    ShardLock lock(this, shard);
+    RobustLock lock = LockShard(shard);
     if (!lock.locked()) continue;
     const PendingShard& s = shards_[shard];
     for (uint32_t t = 0; t < 2; ++t) {
@@ -174,7 +145,7 @@ PendingTotals PendingTable::Totals() {
 uint64_t PendingTable::FullestPercent() {
   uint64_t fullest = 0;
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
-    ShardLock lock(this, shard);
+    RobustLock lock = LockShard(shard);
     if (!lock.locked()) continue;
     const PendingShard& s = shards_[shard];
     fullest = std::max<uint64_t>(fullest, uint64_t{s.used[s.active & 1u]} * 100 / slots_per_shard_);
@@ -205,7 +176,7 @@ void PendingTable::UnlockFlush() { pthread_mutex_unlock(&header_->flush_mutex); 
 std::vector<PendingBatch> PendingTable::Freeze() {
   std::vector<PendingBatch> batches;
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
-    ShardLock lock(this, shard);
+    RobustLock lock = LockShard(shard);
     if (!lock.locked()) continue;
     PendingShard& s = shards_[shard];
     const bool resumed = s.frozen_seq != 0;
@@ -239,7 +210,7 @@ void PendingTable::Release(const PendingBatch& batch) {
   if (batch.shard >= shard_count_) return;
   PendingShard& s = shards_[batch.shard];
   // Under the shard lock: docstore_pending reads frozen tables too.
-  ShardLock lock(this, batch.shard);
+  RobustLock lock = LockShard(batch.shard);
   if (!lock.locked() || s.frozen_seq != batch.seq) return;
   const uint32_t t = s.frozen_table & 1u;
   std::memset(static_cast<void*>(Table(batch.shard, t)), 0, uint64_t{slots_per_shard_} * sizeof(PendingSlot));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "layout.h"
+#include "robust_mutex.h"
 #include "shmcache/shmcache.h"
 
 namespace shmcache::internal {
@@ -34,7 +35,7 @@ class PendingTable {
   uint64_t instance() const { return header_->instance; }
 
  private:
-  class ShardLock;
+  RobustLock LockShard(uint32_t shard);
   PendingSlot* Table(uint32_t shard, uint32_t table) const;
   void Repair(uint32_t shard);
 

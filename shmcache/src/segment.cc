@@ -44,14 +44,6 @@ uint64_t AlignUp(uint64_t value, uint64_t alignment) {
 
 bool IsPowerOfTwo(uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
-uint64_t MixKey(uint64_t key) {  // splitmix64's finaliser: every bit of the key moves both halves
-  key ^= key >> 30;
-  key *= 0xbf58476d1ce4e5b9ull;
-  key ^= key >> 27;
-  key *= 0x94d049bb133111ebull;
-  return key ^ (key >> 31);
-}
-
 template <typename T>
 T LoadField(const uint8_t* chunk, uint32_t offset) {
   T value;
@@ -183,36 +175,19 @@ struct Segment::Impl {
   }
 
   // Holds a shard's robust mutex. If its last owner died holding it, the
-  // shard may be half-updated: reset it before anyone reads it.
-  class ShardLock {
-   public:
-    explicit ShardLock(const Shard& shard) : shard_(shard) {
-      int rc = pthread_mutex_lock(&shard_.h->mutex);
-      if (rc == EOWNERDEAD) {
-        // Lock-free readers must see the reset happen: odd while it runs,
-        // a new even value after.
-        const uint32_t odd = shard_.h->seq.load(std::memory_order_relaxed) | 1u;
-        shard_.h->seq.store(odd, std::memory_order_relaxed);
-        SeqlockFence(std::memory_order_release);
-        ResetShard(shard_);
-        ++shard_.h->lock_recoveries;
-        shard_.h->seq.store(odd + 1, std::memory_order_release);
-        pthread_mutex_consistent(&shard_.h->mutex);
-        rc = 0;
-      }
-      locked_ = rc == 0;  // ENOTRECOVERABLE: the shard is out of service
-    }
-    ~ShardLock() {
-      if (locked_) pthread_mutex_unlock(&shard_.h->mutex);
-    }
-    ShardLock(const ShardLock&) = delete;
-    ShardLock& operator=(const ShardLock&) = delete;
-    bool locked() const { return locked_; }
-
-   private:
-    const Shard& shard_;
-    bool locked_ = false;
-  };
+  // shard may be half-updated: it is reset before anyone reads it. Lock-free
+  // readers must see the reset happen: odd while it runs, a new even value
+  // after.
+  static RobustLock LockShard(const Shard& shard) {
+    return RobustLock(&shard.h->mutex, [&shard] {
+      const uint32_t odd = shard.h->seq.load(std::memory_order_relaxed) | 1u;
+      shard.h->seq.store(odd, std::memory_order_relaxed);
+      SeqlockFence(std::memory_order_release);
+      ResetShard(shard);
+      ++shard.h->lock_recoveries;
+      shard.h->seq.store(odd + 1, std::memory_order_release);
+    });
+  }
 
   // Runs `body` under the shard lock; a corrupt shard is reset, counted, and
   // `on_corrupt` returned instead.
@@ -220,7 +195,7 @@ struct Segment::Impl {
   // died left it odd, and the next one carries on from there.
   template <typename Body, typename Result>
   Result WithShard(const Shard& shard, Result on_corrupt, Body&& body) {
-    ShardLock lock(shard);
+    RobustLock lock = LockShard(shard);
     if (!lock.locked()) return on_corrupt;
     const uint32_t odd = shard.h->seq.load(std::memory_order_relaxed) | 1u;
     shard.h->seq.store(odd, std::memory_order_relaxed);
@@ -838,7 +813,7 @@ Status Segment::PutIfFresh(uint64_t key, std::string_view value, uint64_t versio
   uint32_t bucket;
   const Impl::Shard s = impl.ShardFor(key, &bucket);
   if (value.size() > impl.limits.max_entry_bytes) {
-    Impl::ShardLock lock(s);
+    RobustLock lock = impl_->LockShard(s);
     if (lock.locked()) ++s.h->refused_too_large;
     return Status::kTooLarge;
   }
@@ -963,7 +938,7 @@ Stats Segment::GetStats() {
   Stats total;
   for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
     const Impl::Shard s = impl_->ShardAt(i);
-    Impl::ShardLock lock(s);
+    RobustLock lock = impl_->LockShard(s);
     if (!lock.locked()) continue;
     const ShardHeader& h = *s.h;
     total.inserts += h.inserts;

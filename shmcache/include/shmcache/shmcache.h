@@ -52,7 +52,7 @@
 // insert happen under the shard lock, and Invalidate raises the fence before
 // it erases, so a Put that raced ahead of an Invalidate is erased by it. The
 // extension uses this to keep readers with old database snapshots from
-// planting old documents (extension/document_cache.h).
+// planting old documents (core/document_cache.h).
 //
 // Threads. A Segment may be used from several threads at once.
 #ifndef SHMCACHE_SHMCACHE_H_
@@ -271,7 +271,7 @@ class Segment {
 
 // Holds the segment's flush lock (robust: a flusher killed while holding it
 // leaves nothing to repair, see PendingBatch). Use:
-//   auto flush = segment.BeginFlush(true);
+//   auto flush = segment.BeginFlush(wait_ms);
 //   for (const PendingBatch& batch : flush->Freeze()) ...   // write them, with their seqs,
 //   ... commit ...; for each batch: flush->Release(batch);   // then forget them
 // A batch not released (the commit failed, the flusher died) comes back from

@@ -1,12 +1,14 @@
 // JSON text helpers for docstore. No SQLite here: doc_get builds its JSON in
 // C++ because SQLCipher 3.4 (SQLite 3.15) has no JSON1.
-#ifndef DOCSTORE_EXTENSION_JSON_TEXT_H_
-#define DOCSTORE_EXTENSION_JSON_TEXT_H_
+#ifndef DOCSTORE_CORE_JSON_TEXT_H_
+#define DOCSTORE_CORE_JSON_TEXT_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "status.h"
 
 namespace docstore {
 
@@ -24,9 +26,10 @@ bool IsValidJson(std::string_view text);
 inline constexpr int kMaxJsonDepth = 1000;
 
 // Parses a JSON array of integers, e.g. "[3, 1, 4]", into `ids`, in order.
-// Returns an empty string on success, else what is wrong and at which byte.
-std::string ParseJsonIdArray(std::string_view text, std::vector<int64_t>* ids);
+// kInvalidArgument says what is wrong and at which byte (and leaves `ids`
+// empty).
+Status ParseJsonIdArray(std::string_view text, std::vector<int64_t>* ids);
 
 }  // namespace docstore
 
-#endif  // DOCSTORE_EXTENSION_JSON_TEXT_H_
+#endif  // DOCSTORE_CORE_JSON_TEXT_H_

@@ -1,6 +1,8 @@
-// Timing loops and the bench.json format shared by docstore's benchmarks.
-#ifndef DOCSTORE_BENCH_BENCH_REPORT_H_
-#define DOCSTORE_BENCH_BENCH_REPORT_H_
+// Timing loops and the bench.json format shared by every benchmark of the
+// project: shmcache_bench here and docstore's in ../../bench (which link the
+// shmcache_bench_report target). No dependency but the standard library.
+#ifndef SHMCACHE_BENCH_BENCH_REPORT_H_
+#define SHMCACHE_BENCH_BENCH_REPORT_H_
 
 #include <chrono>
 #include <cstdint>
@@ -53,4 +55,4 @@ inline void WriteJson(const std::string& path, const std::vector<Result>& result
 
 }  // namespace docstore::bench
 
-#endif  // DOCSTORE_BENCH_BENCH_REPORT_H_
+#endif  // SHMCACHE_BENCH_BENCH_REPORT_H_

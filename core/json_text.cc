@@ -244,7 +244,7 @@ void AppendJsonString(std::string* out, std::string_view text) {
 
 bool IsValidJson(std::string_view text) { return JsonValidator(text).ValidDocument(); }
 
-std::string ParseJsonIdArray(std::string_view text, std::vector<int64_t>* ids) {
+Status ParseJsonIdArray(std::string_view text, std::vector<int64_t>* ids) {
   ids->clear();
   size_t pos = 0;
   const auto skip_whitespace = [&] {
@@ -256,7 +256,7 @@ std::string ParseJsonIdArray(std::string_view text, std::vector<int64_t>* ids) {
   const auto is_digit = [&](size_t at) { return at < text.size() && text[at] >= '0' && text[at] <= '9'; };
   const auto fail = [&](std::string_view what, size_t at) {
     ids->clear();
-    return std::string(what) + " at byte " + std::to_string(at);
+    return Status::InvalidArgument(std::string(what) + " at byte " + std::to_string(at));
   };
   skip_whitespace();
   if (pos >= text.size() || text[pos] != '[') return fail("expected '['", pos);
@@ -299,7 +299,7 @@ std::string ParseJsonIdArray(std::string_view text, std::vector<int64_t>* ids) {
   }
   skip_whitespace();
   if (pos != text.size()) return fail("unexpected text after the array", pos);
-  return {};
+  return Status::Ok();
 }
 
 }  // namespace docstore

@@ -1,20 +1,20 @@
-// What docstore keeps in a segment's user counters, and the clock it uses:
-// shared by the extension and docstore-sidecar, with no SQLite in it.
-#ifndef DOCSTORE_EXTENSION_SEGMENT_COUNTERS_H_
-#define DOCSTORE_EXTENSION_SEGMENT_COUNTERS_H_
+// What docstore keeps in a segment's user counters (shmcache leaves their
+// meaning to its user), so that every process sees the same. Internal to
+// core/: the extension and the sidecar read them through DocumentCache.
+#ifndef DOCSTORE_CORE_SEGMENT_COUNTERS_H_
+#define DOCSTORE_CORE_SEGMENT_COUNTERS_H_
 
+#include <cstddef>
 #include <cstdint>
-#include <string>
 
 #include "shmcache/shmcache.h"
 
 namespace docstore {
 
-// Extension-level counters kept in the segment's user counters (shmcache
-// leaves their meaning to its user), so that every process sees the same.
+// The numbers are where each counter lives in the segment: fixed, since
+// processes of other builds may share it (1 was a counter no one raised).
 enum class SegmentCounter : size_t {
   kFillsSkippedInTransaction = 0,  // cache miss read inside a write transaction
-  kErrors = 1,                     // cache entries that could not be used
   kFlushes = 2,                    // flushes that committed
   kRowsFlushed = 3,                // document_access rows written
   kAccessesFlushed = 4,
@@ -30,11 +30,6 @@ uint64_t SegmentCounterValue(shmcache::Segment* segment, SegmentCounter counter)
 void AddSegmentCounter(shmcache::Segment* segment, SegmentCounter counter, uint64_t delta);
 void SetSegmentCounter(shmcache::Segment* segment, SegmentCounter counter, uint64_t value);
 
-// Milliseconds since the epoch, and as the ISO 8601 text docstore stores
-// ("2026-11-24T19:30:00.000Z", what strftime('%Y-%m-%dT%H:%M:%fZ') gives).
-int64_t NowMilliseconds();
-std::string IsoTime(int64_t milliseconds);
-
 }  // namespace docstore
 
-#endif  // DOCSTORE_EXTENSION_SEGMENT_COUNTERS_H_
+#endif  // DOCSTORE_CORE_SEGMENT_COUNTERS_H_

@@ -3,8 +3,8 @@
 // (docstore_meta.cache_key, migration 6). The document id and version are
 // authenticated with each entry, so an entry moved to another id, or a stale
 // one relabelled, fails to open like a tampered one.
-#ifndef DOCSTORE_EXTENSION_ENTRY_CIPHER_H_
-#define DOCSTORE_EXTENSION_ENTRY_CIPHER_H_
+#ifndef DOCSTORE_CORE_ENTRY_CIPHER_H_
+#define DOCSTORE_CORE_ENTRY_CIPHER_H_
 
 #include <openssl/evp.h>
 
@@ -51,4 +51,4 @@ class EntryCipher {
 
 }  // namespace docstore
 
-#endif  // DOCSTORE_EXTENSION_ENTRY_CIPHER_H_
+#endif  // DOCSTORE_CORE_ENTRY_CIPHER_H_

@@ -1,0 +1,214 @@
+#include "document_cache.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "cache_settings.h"
+#include "clock.h"
+#include "segment_counters.h"
+
+namespace docstore {
+namespace {
+
+std::mutex registry_mutex;
+std::map<std::string, std::weak_ptr<DocumentCache>>& Registry() {
+  static auto* registry = new std::map<std::string, std::weak_ptr<DocumentCache>>;
+  return *registry;
+}
+
+bool IsHexId(const std::string& id) {
+  if (id.size() != 32) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+uint64_t Unsigned(int64_t value) { return value < 0 ? 0 : static_cast<uint64_t>(value); }
+
+}  // namespace
+
+Status DocumentCache::Attach(const std::string& path, const std::string& database_id, AttachMode mode,
+                             EntryCodec codec, std::string reads_off, std::shared_ptr<DocumentCache>* out) {
+  out->reset();
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    // Its segment cannot be named, yet may exist.
+    return Status::Error("cannot stat the database file " + path + ": " + std::strerror(errno));
+  }
+  if (!IsHexId(database_id)) {
+    // Another process may have a segment this one cannot name.
+    return Status::Error("docstore_meta.database_id is not 32 hex digits");
+  }
+  char name[96];
+  std::snprintf(name, sizeof name, "/docstore-%llx-%llx-%s", static_cast<unsigned long long>(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino), database_id.c_str());
+
+  std::lock_guard lock(registry_mutex);
+  if ((*out = Registry()[name].lock()) != nullptr) return Status::Ok();
+  shmcache::Error error;
+  std::unique_ptr<shmcache::Segment> segment = mode == AttachMode::kOpenOrCreate
+                                                   ? shmcache::Segment::OpenOrCreate(name, TakeSegmentOptions(), &error)
+                                                   : shmcache::Segment::Open(name, &error);
+  if (segment == nullptr) {
+    // Writes are safe without a segment only when none exists that others
+    // could be serving from: creating it failed (no /dev/shm, no room) and
+    // no file of that name is there, or there is none to open.
+    struct stat segment_file;
+    const bool none = error.status == shmcache::Status::kNoSegment ||
+                      (error.status == shmcache::Status::kSystemError &&
+                       stat((std::string("/dev/shm") + name).c_str(), &segment_file) != 0);
+    return none ? Status::Unavailable(error.message) : Status::Error(error.message);
+  }
+  *out = std::make_shared<DocumentCache>(std::move(segment), std::move(codec), std::move(reads_off));
+  Registry()[name] = *out;
+  return Status::Ok();
+}
+
+DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, EntryCodec codec, std::string reads_off)
+    : segment_(std::move(segment)), codec_(std::move(codec)), reads_off_(std::move(reads_off)) {}
+
+// One copy out of the segment, into the caller's buffer, where the entry
+// becomes the JSON (document_entry.h).
+size_t DocumentCache::Get(int64_t id, const std::function<char*(size_t capacity)>& allocate) {
+  char* buffer = nullptr;
+  size_t stored = 0;
+  uint64_t version = 0;
+  const auto status = segment_->CopyOut(static_cast<uint64_t>(id), [&](size_t bytes) {
+    stored = bytes;
+    buffer = bytes < codec_.min_entry_bytes() ? nullptr : allocate(EntryCodec::DecodeCapacity(bytes));
+    return buffer;
+  }, &version);
+  if (status != shmcache::Status::kOk) return 0;
+  size_t json_bytes = 0;
+  if (!codec_.DecodeInPlace(static_cast<uint64_t>(id), version, buffer, stored, &json_bytes).ok()) {
+    // Tampered, or sealed under another key: never shown; read it again.
+    AddSegmentCounter(segment_.get(), SegmentCounter::kAuthFailures, 1);
+    segment_->Erase(static_cast<uint64_t>(id));
+    return 0;
+  }
+  return json_bytes;
+}
+
+bool DocumentCache::Get(int64_t id, std::string* json) {
+  const size_t length = Get(id, [json](size_t capacity) {
+    json->resize(capacity);
+    return json->data();
+  });
+  json->resize(length);
+  return length != 0;
+}
+
+void DocumentCache::Fill(int64_t id, std::string_view json, const DocumentRow& row) {
+  std::string entry;
+  if (!row.cacheable ||
+      !codec_.Encode(static_cast<uint64_t>(id), Unsigned(row.version), json.substr(0, row.head_bytes), row.access, &entry)
+           .ok()) {
+    NoteFillSkipped();
+    return;
+  }
+  segment_->PutIfFresh(static_cast<uint64_t>(id), entry, Unsigned(row.version), Unsigned(row.snapshot_clock));
+}
+
+void DocumentCache::NoteFillSkipped() {
+  AddSegmentCounter(segment_.get(), SegmentCounter::kFillsSkippedInTransaction, 1);
+}
+
+void DocumentCache::Invalidate(int64_t id, int64_t clock) {
+  segment_->Invalidate(static_cast<uint64_t>(id), Unsigned(clock));
+}
+
+void DocumentCache::RaiseFences(int64_t clock) { segment_->RaiseFences(Unsigned(clock)); }
+
+uint64_t DocumentCache::Clear() {
+  const uint64_t entries = segment_->GetStats().entries;
+  segment_->Clear();
+  return entries;
+}
+
+Status DocumentCache::RecordAccess(int64_t id) {
+  if (segment_->RecordAccess(static_cast<uint64_t>(id), NowMilliseconds()) == shmcache::Status::kOk) {
+    return Status::Ok();
+  }
+  return Status::Busy("the pending-access table is full");
+}
+
+void DocumentCache::UpdateAccess(int64_t id, int64_t access_count, const char* last_accessed) {
+  AccessFields access;
+  if (!AccessFields::From(access_count, last_accessed, &access).ok()) {
+    segment_->Erase(static_cast<uint64_t>(id));
+    return;
+  }
+  segment_->PatchTail(static_cast<uint64_t>(id), EntryCodec::AccessTrailer(access));
+}
+
+std::unique_ptr<shmcache::AccessFlush> DocumentCache::BeginFlush(uint32_t wait_ms) {
+  return segment_->BeginFlush(wait_ms);
+}
+
+void DocumentCache::NoteFlushCommitted(uint64_t rows, uint64_t accesses) {
+  shmcache::Segment* segment = segment_.get();
+  AddSegmentCounter(segment, SegmentCounter::kFlushes, 1);
+  AddSegmentCounter(segment, SegmentCounter::kRowsFlushed, rows);
+  AddSegmentCounter(segment, SegmentCounter::kAccessesFlushed, accesses);
+  SetSegmentCounter(segment, SegmentCounter::kLastFlushMs, static_cast<uint64_t>(NowMilliseconds()));
+}
+
+void DocumentCache::NoteFlushFailed() { AddSegmentCounter(segment_.get(), SegmentCounter::kFlushFailures, 1); }
+
+void DocumentCache::NoteInlineFlush() { AddSegmentCounter(segment_.get(), SegmentCounter::kInlineFlushes, 1); }
+
+void DocumentCache::Heartbeat(pid_t pid) {
+  SetSegmentCounter(segment_.get(), SegmentCounter::kSidecarPid, static_cast<uint64_t>(pid));
+  SetSegmentCounter(segment_.get(), SegmentCounter::kSidecarHeartbeatMs, static_cast<uint64_t>(NowMilliseconds()));
+}
+
+void DocumentCache::SidecarStopped() { SetSegmentCounter(segment_.get(), SegmentCounter::kSidecarPid, 0); }
+
+uint64_t DocumentCache::PendingFullestPercent() { return segment_->PendingFullestPercent(); }
+
+bool DocumentCache::Lookup(int64_t id, shmcache::EntryInfo* info) {
+  return segment_->Lookup(static_cast<uint64_t>(id), info) == shmcache::Status::kOk;
+}
+
+void DocumentCache::ForEach(const std::function<void(const shmcache::EntryInfo&)>& visit) {
+  segment_->ForEach(visit);
+}
+
+void DocumentCache::ForEachPending(const std::function<void(const shmcache::PendingAccess&)>& visit) {
+  segment_->ForEachPending(visit);
+}
+
+CacheStats DocumentCache::Stats() {
+  shmcache::Segment* segment = segment_.get();
+  auto counter = [segment](SegmentCounter c) { return SegmentCounterValue(segment, c); };
+  CacheStats s;
+  s.segment = segment->name();
+  s.sealed = codec_.sealed();
+  s.reads_off = reads_off_;
+  s.cache = segment->GetStats();
+  s.pending = segment->GetPendingTotals();
+  s.limits = segment->limits();
+  s.fills_skipped = s.cache.fenced_puts + counter(SegmentCounter::kFillsSkippedInTransaction);
+  s.auth_failures = counter(SegmentCounter::kAuthFailures);
+  s.flushes = counter(SegmentCounter::kFlushes);
+  s.rows_flushed = counter(SegmentCounter::kRowsFlushed);
+  s.accesses_flushed = counter(SegmentCounter::kAccessesFlushed);
+  s.flush_failures = counter(SegmentCounter::kFlushFailures);
+  s.inline_flushes = counter(SegmentCounter::kInlineFlushes);
+  s.last_flush_ms = counter(SegmentCounter::kLastFlushMs);
+  const auto now_ms = static_cast<uint64_t>(NowMilliseconds());
+  s.flush_lag_ms = s.pending.accesses == 0 || s.last_flush_ms == 0 || now_ms < s.last_flush_ms
+                       ? 0
+                       : now_ms - s.last_flush_ms;
+  s.sidecar_pid = counter(SegmentCounter::kSidecarPid);
+  s.sidecar_heartbeat_ms = counter(SegmentCounter::kSidecarHeartbeatMs);
+  return s;
+}
+
+}  // namespace docstore
