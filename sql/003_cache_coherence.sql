@@ -5,7 +5,7 @@
 -- copy and raises the cache's fence to that clock. A reader fills the cache
 -- only with a row read in a snapshot whose clock is at or past the fence, so a
 -- reader whose snapshot predates a write (committed or still in flight) can
--- never plant the older version (see extension/document_cache.cc).
+-- never plant the older version (see core/document_cache.h).
 --
 -- docstore_invalidate() exists only where docstore is loaded: a connection
 -- without it (the plain sqlite3 shell) cannot write documents, and is told so
