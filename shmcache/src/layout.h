@@ -15,7 +15,7 @@
 namespace shmcache::internal {
 
 inline constexpr uint64_t kMagic = 0x3145484341434d53ull;  // "SMCACHE1" read as little-endian bytes
-inline constexpr uint32_t kLayoutVersion = 2;  // 2: pending slots placed by MixKey
+inline constexpr uint32_t kLayoutVersion = 2;  // 2: contiguous entries in a ring; pending slots placed by MixKey
 inline constexpr uint32_t kNil = 0xFFFFFFFFu;
 inline constexpr uint64_t kPage = 4096;
 
@@ -76,43 +76,48 @@ struct alignas(64) ShardHeader {
   // before and after they read (a seqlock) and retry if it moved.
   std::atomic<uint32_t> seq;
   uint32_t reserved;
-  uint32_t lru_head;  // newest entry (index of its first chunk)
-  uint32_t lru_tail;  // eviction looks here first
-  uint32_t free_head;
+  // The shard's chunks are a ring: records (entries, dead entries, pads)
+  // fill the chunks from ring_tail (the oldest) on to ring_head (where the
+  // next goes), wrapping at the end; the free chunks run from ring_head on to
+  // ring_tail.
+  uint32_t ring_head;
+  uint32_t ring_tail;
   uint32_t free_chunks;
+  uint32_t reserved2;
   uint64_t entries;
   uint64_t value_bytes;
-  uint64_t used_chunks;
+  uint64_t used_chunks;  // the chunks of live entries
   uint64_t inserts, evictions, erases, invalidations, fenced_puts, refused_too_large,
       lock_recoveries, corruption_resets;
+  // Raised by every Invalidate: a fence lowered back (LowerFence) only if no
+  // Invalidate came since the caller's.
+  uint64_t fence_generation;
 };
 
-// A chunk is [u32 next chunk][payload]. An entry's first chunk carries, after
-// `next`, the entry header below, then the first bytes of the value. Fields
-// are 4-byte aligned and accessed with memcpy.
-inline constexpr uint32_t kOffNext = 0;
-inline constexpr uint32_t kOffKey = 4;
-inline constexpr uint32_t kOffVersion = 12;
-inline constexpr uint32_t kOffValueBytes = 20;
-inline constexpr uint32_t kOffFlags = 24;  // kReferenced
-inline constexpr uint32_t kOffLruPrev = 28;
-inline constexpr uint32_t kOffLruNext = 32;
-inline constexpr uint32_t kOffHashNext = 36;
-inline constexpr uint32_t kFirstChunkHeader = 40;  // value starts here in the first chunk
-inline constexpr uint32_t kChunkHeader = 4;        // and here in the others
-// Set by a hit, cleared when eviction passes the entry over (second chance).
-inline constexpr uint32_t kReferenced = 1;
+// A record is one run of consecutive chunks: a header, then (for an entry)
+// the value, contiguous. Fields are 4-byte aligned and accessed with memcpy.
+inline constexpr uint32_t kOffKey = 0;
+inline constexpr uint32_t kOffVersion = 8;
+inline constexpr uint32_t kOffValueBytes = 16;
+inline constexpr uint32_t kOffFlags = 20;
+inline constexpr uint32_t kOffHashNext = 24;
+inline constexpr uint32_t kOffSpan = 28;  // chunks the record occupies
+inline constexpr uint32_t kRecordHeader = 32;  // the value starts here
+// Flags: the low two bits count reads since the ring's tail last passed the
+// entry (saturating at 3: each is one more pass it survives); a dead entry
+// (erased, its chunks not yet reclaimed) or a pad (the unusable end of the
+// ring before a wrap) is no entry at all.
+inline constexpr uint32_t kUsesMask = 3;
+inline constexpr uint32_t kDead = 4;
+inline constexpr uint32_t kPad = 8;
 
-inline constexpr uint32_t kMinChunkBytes = 64;
+inline constexpr uint32_t kMinChunkBytes = 32;
 inline constexpr uint32_t kMaxChunkBytes = 65536;
 inline constexpr uint32_t kMaxShards = 4096;
 
 // Chunks an entry of `value_bytes` occupies.
 inline uint64_t ChunksFor(uint64_t value_bytes, uint32_t chunk_bytes) {
-  const uint64_t first = chunk_bytes - kFirstChunkHeader;
-  if (value_bytes <= first) return 1;
-  const uint64_t rest = chunk_bytes - kChunkHeader;
-  return 1 + (value_bytes - first + rest - 1) / rest;
+  return (kRecordHeader + value_bytes + chunk_bytes - 1) / chunk_bytes;
 }
 
 // Where everything goes for a segment of `segment_bytes` with these

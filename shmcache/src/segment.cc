@@ -1,6 +1,6 @@
 // The segment: creation and attach (Boost.Interprocess), validation of
-// everything read back from shared memory, and the per-shard LRU over chunk
-// chains. See shmcache.h for the contract and layout.h for the bytes.
+// everything read back from shared memory, and the per-shard ring of
+// contiguous entries with its eviction. See shmcache.h for the contract and layout.h for the bytes.
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -92,11 +92,10 @@ bool internal::ComputeGeometry(uint64_t segment_bytes, uint32_t shard_count, uin
   // The pending table may take at most half the segment.
   if (segment_bytes < g->arenas_offset || g->pending_bytes > segment_bytes / 2) return false;
   g->arena_bytes_per_shard = (segment_bytes - g->arenas_offset) / shard_count / 64 * 64;
-  // About one bucket per two chunks: a 1 KiB value takes five 256-byte chunks,
-  // so chains stay short for any value size.
-  const uint64_t rough_chunks = g->arena_bytes_per_shard / chunk_bytes;
+  // One bucket per 128 to 256 bytes of arena: chains stay short down to
+  // entries of that size, for 2-3% of the memory.
   uint64_t buckets = 1;
-  while (buckets * 4 <= rough_chunks) buckets *= 2;
+  while (buckets * 2 * 256 <= g->arena_bytes_per_shard) buckets *= 2;
   const uint64_t bucket_bytes = AlignUp(buckets * sizeof(uint32_t), 64);
   if (g->arena_bytes_per_shard <= bucket_bytes) return false;
   const uint64_t chunks = (g->arena_bytes_per_shard - bucket_bytes) / chunk_bytes;
@@ -158,17 +157,13 @@ struct Segment::Impl {
     return shard;
   }
 
-  // Drops every entry of the shard and rebuilds its free list. Statistics
-  // and the fence survive: a reset must not let an old snapshot back in.
+  // Drops every entry of the shard: an empty ring, empty buckets.
+  // Statistics and the fence survive: a reset must not let an old snapshot
+  // back in.
   static void ResetShard(const Shard& s) {
     for (uint32_t i = 0; i <= s.bucket_mask; ++i) s.buckets[i] = kNil;
-    for (uint32_t i = 0; i < s.chunk_count; ++i) {
-      StoreField<uint32_t>(s.chunks + uint64_t{i} * s.chunk_bytes, kOffNext,
-                           i + 1 < s.chunk_count ? i + 1 : kNil);
-    }
-    s.h->free_head = 0;
+    s.h->ring_head = s.h->ring_tail = 0;
     s.h->free_chunks = s.chunk_count;
-    s.h->lru_head = s.h->lru_tail = kNil;
     s.h->entries = 0;
     s.h->value_bytes = 0;
     s.h->used_chunks = 0;
@@ -234,11 +229,11 @@ struct Segment::Impl {
   // Reads `key` without the lock: copies the value into allocate(bytes) and
   // checks the shard's sequence number did not move meanwhile. kUnsettled
   // when a writer was active or the links did not add up (a torn read, not
-  // corruption: the caller retries or takes the lock). *referenced says
-  // whether the entry is already marked as used.
+  // corruption: the caller retries or takes the lock). *saturated says
+  // whether the entry's use count is already at its top (nothing to write).
   ReadOutcome ReadUnlocked(const Shard& s, uint32_t bucket, uint64_t key,
                            const std::function<char*(size_t bytes)>& allocate, uint64_t* version,
-                           bool* referenced) const {
+                           bool* saturated) const {
     const uint32_t before = s.h->seq.load(std::memory_order_acquire);
     if ((before & 1u) != 0) return ReadOutcome::kUnsettled;
     ReadOutcome outcome = ReadOutcome::kMiss;
@@ -248,16 +243,13 @@ struct Segment::Impl {
         const uint8_t* chunk = s.Chunk(index);
         const uint32_t bytes = ValueBytes(s, index);
         *version = LoadField<uint64_t>(chunk, kOffVersion);
-        *referenced = (LoadField<uint32_t>(chunk, kOffFlags) & kReferenced) != 0;
+        *saturated = (LoadField<uint32_t>(chunk, kOffFlags) & kUsesMask) == kUsesMask;
         // Only a settled size is worth allocating for.
         SeqlockFence(std::memory_order_acquire);
         if (s.h->seq.load(std::memory_order_relaxed) != before) return ReadOutcome::kUnsettled;
         char* out = allocate(bytes);
         if (out == nullptr) return ReadOutcome::kMiss;
-        ReadValue(s, index, bytes, [&](const uint8_t* data, uint64_t n) {
-          std::memcpy(out, data, n);
-          out += n;
-        });
+        std::memcpy(out, Value(s, index), bytes);
         outcome = ReadOutcome::kHit;
       }
     } catch (const ShardCorrupt&) {
@@ -276,20 +268,22 @@ struct Segment::Impl {
       const uint32_t bytes = ValueBytes(s, index);
       char* out = allocate(bytes);
       if (out == nullptr) return Status::kNotFound;
-      ReadValue(s, index, bytes, [&](const uint8_t* data, uint64_t n) {
-        std::memcpy(out, data, n);
-        out += n;
-      });
+      std::memcpy(out, Value(s, index), bytes);
       *version = LoadField<uint64_t>(chunk, kOffVersion);
-      StoreField<uint32_t>(chunk, kOffFlags, LoadField<uint32_t>(chunk, kOffFlags) | kReferenced);
+      CountUse(chunk);
       return Status::kOk;
     });
   }
 
-  void MarkReferenced(uint64_t key) {
+  // One more use, up to the top of the count (under the lock).
+  static void CountUse(uint8_t* chunk) {
+    const uint32_t flags = LoadField<uint32_t>(chunk, kOffFlags);
+    if ((flags & kUsesMask) != kUsesMask) StoreField<uint32_t>(chunk, kOffFlags, flags + 1);
+  }
+
+  void MarkUsed(uint64_t key) {
     WithEntry(key, [&](const Shard& s, uint32_t, uint32_t index) {
-      uint8_t* chunk = s.Chunk(index);
-      StoreField<uint32_t>(chunk, kOffFlags, LoadField<uint32_t>(chunk, kOffFlags) | kReferenced);
+      CountUse(s.Chunk(index));
       return Status::kOk;
     });
   }
@@ -304,10 +298,10 @@ struct Segment::Impl {
     // TSan cannot see that a seqlock's racing reads are discarded: its build
     // always reads under the lock.
     for (int attempt = 0; attempt < kUnlockedReadAttempts && !settled; ++attempt) {
-      bool referenced = true;
-      switch (ReadUnlocked(s, bucket, key, allocate, &found_version, &referenced)) {
+      bool saturated = true;
+      switch (ReadUnlocked(s, bucket, key, allocate, &found_version, &saturated)) {
         case ReadOutcome::kHit:
-          if (!referenced) MarkReferenced(key);
+          if (!saturated) MarkUsed(key);
           status = Status::kOk;
           settled = true;
           break;
@@ -329,7 +323,7 @@ struct Segment::Impl {
     return status;
   }
 
-  // --- entries, all under the shard lock -----------------------------------
+  // --- entries, all under the shard lock (Find also without it) -----------
 
   // The first chunk of `key`'s entry, or kNil.
   static uint32_t Find(const Shard& s, uint32_t bucket, uint64_t key) {
@@ -343,117 +337,119 @@ struct Segment::Impl {
     return kNil;
   }
 
-  static void LruUnlink(const Shard& s, uint32_t index) {
-    uint8_t* chunk = s.Chunk(index);
-    const uint32_t prev = LoadField<uint32_t>(chunk, kOffLruPrev);
-    const uint32_t next = LoadField<uint32_t>(chunk, kOffLruNext);
-    if (prev == kNil) {
-      if (s.h->lru_head != index) throw ShardCorrupt{};
-      s.h->lru_head = next;
-    } else {
-      StoreField<uint32_t>(s.Chunk(prev), kOffLruNext, next);
-    }
-    if (next == kNil) {
-      if (s.h->lru_tail != index) throw ShardCorrupt{};
-      s.h->lru_tail = prev;
-    } else {
-      StoreField<uint32_t>(s.Chunk(next), kOffLruPrev, prev);
-    }
-  }
-
-  static void LruPushFront(const Shard& s, uint32_t index) {
-    uint8_t* chunk = s.Chunk(index);
-    const uint32_t old_head = s.h->lru_head;
-    StoreField<uint32_t>(chunk, kOffLruPrev, kNil);
-    StoreField<uint32_t>(chunk, kOffLruNext, old_head);
-    if (old_head == kNil) {
-      s.h->lru_tail = index;
-    } else {
-      StoreField<uint32_t>(s.Chunk(old_head), kOffLruPrev, index);
-    }
-    s.h->lru_head = index;
-  }
-
-  // Value length of the entry at `index`, checked against the limits.
+  // Value length of the entry at `index`, checked against the limits and
+  // the ring: its value ends inside the shard.
   uint32_t ValueBytes(const Shard& s, uint32_t index) const {
     const uint32_t bytes = LoadField<uint32_t>(s.Chunk(index), kOffValueBytes);
-    if (bytes > limits.max_entry_bytes) throw ShardCorrupt{};
+    if (bytes > limits.max_entry_bytes || index + ChunksFor(bytes, s.chunk_bytes) > s.chunk_count) {
+      throw ShardCorrupt{};
+    }
     return bytes;
   }
 
-  // Calls `sink(data, n)` for each piece of the first `bytes` bytes of the
-  // value, in order. The length is the caller's, read once: a lock-free
-  // reader must not copy more than the buffer it sized for it, whatever a
-  // writer is doing to the entry meanwhile.
-  template <typename Sink>
-  void ReadValue(const Shard& s, uint32_t index, uint64_t bytes, Sink&& sink) const {
-    uint64_t remaining = bytes;
-    const uint8_t* chunk = s.Chunk(index);
-    uint64_t piece = std::min<uint64_t>(remaining, s.chunk_bytes - kFirstChunkHeader);
-    sink(chunk + kFirstChunkHeader, piece);
-    remaining -= piece;
-    while (remaining > 0) {
-      chunk = s.Chunk(LoadField<uint32_t>(chunk, kOffNext));
-      piece = std::min<uint64_t>(remaining, s.chunk_bytes - kChunkHeader);
-      sink(chunk + kChunkHeader, piece);
-      remaining -= piece;
+  // The entry's value, contiguous after its header.
+  static const uint8_t* Value(const Shard& s, uint32_t index) { return s.Chunk(index) + kRecordHeader; }
+
+  // The link that points at `index` in its bucket's chain.
+  static uint32_t* LinkTo(const Shard& s, uint32_t bucket, uint32_t index) {
+    uint32_t* link = &s.buckets[bucket];
+    for (uint32_t steps = 0; *link != index; ++steps) {
+      if (*link == kNil || steps > s.chunk_count) throw ShardCorrupt{};
+      link = reinterpret_cast<uint32_t*>(s.Chunk(*link) + kOffHashNext);
     }
+    return link;
   }
 
-  // Unlinks the entry from its bucket and the LRU and frees its chunks.
+  uint32_t BucketOf(const Shard& s, uint32_t index) const {
+    return static_cast<uint32_t>(MixKey(LoadField<uint64_t>(s.Chunk(index), kOffKey)) >> 32) & s.bucket_mask;
+  }
+
+  // Unlinks the entry from its bucket and marks it dead: its chunks come
+  // back when the ring's tail reaches them.
   void RemoveEntry(const Shard& s, uint32_t bucket, uint32_t index) {
     uint8_t* chunk = s.Chunk(index);
-    const uint32_t hash_next = LoadField<uint32_t>(chunk, kOffHashNext);
-    if (s.buckets[bucket] == index) {
-      s.buckets[bucket] = hash_next;
-    } else {
-      uint32_t at = s.buckets[bucket];
-      for (uint32_t steps = 0;; ++steps) {
-        if (at == kNil || steps > s.chunk_count) throw ShardCorrupt{};
-        uint8_t* candidate = s.Chunk(at);
-        const uint32_t next = LoadField<uint32_t>(candidate, kOffHashNext);
-        if (next == index) {
-          StoreField<uint32_t>(candidate, kOffHashNext, hash_next);
-          break;
-        }
-        at = next;
-      }
-    }
-    LruUnlink(s, index);
     const uint32_t value_bytes = ValueBytes(s, index);
-    const uint64_t chunks = ChunksFor(value_bytes, s.chunk_bytes);
-    // Splice the entry's chain onto the free list.
-    uint32_t last = index;
-    for (uint64_t i = 1; i < chunks; ++i) last = LoadField<uint32_t>(s.Chunk(last), kOffNext);
-    StoreField<uint32_t>(s.Chunk(last), kOffNext, s.h->free_head);
-    s.h->free_head = index;
-    s.h->free_chunks += static_cast<uint32_t>(chunks);
-    s.h->used_chunks -= chunks;
+    *LinkTo(s, bucket, index) = LoadField<uint32_t>(chunk, kOffHashNext);
+    StoreField<uint32_t>(chunk, kOffFlags, kDead);
+    s.h->used_chunks -= ChunksFor(value_bytes, s.chunk_bytes);
     s.h->value_bytes -= value_bytes;
     s.h->entries -= 1;
   }
 
-  // Evicts the oldest entry not read since eviction last passed it: a
-  // referenced tail loses its mark and goes back to the front (CLOCK's second
-  // chance over the list). Hits then only set a flag, and only once per pass,
-  // so a hot entry costs its readers no writes at all. One pass clears every
-  // mark, which bounds the loop.
-  void EvictOne(const Shard& s) {
-    for (uint64_t passed = 0;; ++passed) {
-      const uint32_t tail = s.h->lru_tail;
-      if (tail == kNil || passed > s.h->entries) throw ShardCorrupt{};
-      uint8_t* chunk = s.Chunk(tail);
-      const uint32_t flags = LoadField<uint32_t>(chunk, kOffFlags);
-      if ((flags & kReferenced) != 0) {
-        StoreField<uint32_t>(chunk, kOffFlags, flags & ~kReferenced);
-        LruUnlink(s, tail);
-        LruPushFront(s, tail);
+  // The span of the record at the ring's tail, checked: it lies inside the
+  // shard and inside the used part of the ring.
+  static uint32_t TailSpan(const Shard& s) {
+    const uint32_t tail = s.h->ring_tail;
+    const uint32_t span = LoadField<uint32_t>(s.Chunk(tail), kOffSpan);
+    const uint32_t used = s.chunk_count - s.h->free_chunks;
+    if (span == 0 || span > used || uint64_t{tail} + span > s.chunk_count) throw ShardCorrupt{};
+    return span;
+  }
+
+  static uint32_t Wrap(const Shard& s, uint64_t index) {
+    return index == s.chunk_count ? 0 : static_cast<uint32_t>(index);
+  }
+
+  // Frees the ring's oldest record. A pad or dead entry is dropped. A live
+  // entry read since the tail last passed it gets another pass with one use
+  // less: it moves to the head (the free chunks lie just before it, so the
+  // move is one memmove, or none when the ring is full). Otherwise it is
+  // evicted. Each pass clears uses, which bounds the caller's loop.
+  void AdvanceTail(const Shard& s) {
+    const uint32_t tail = s.h->ring_tail;
+    const uint32_t head = s.h->ring_head;
+    const uint32_t span = TailSpan(s);
+    uint8_t* record = s.Chunk(tail);
+    const uint32_t flags = LoadField<uint32_t>(record, kOffFlags);
+    if ((flags & (kDead | kPad)) != 0) {
+      s.h->ring_tail = Wrap(s, uint64_t{tail} + span);
+      s.h->free_chunks += span;
+      return;
+    }
+    const uint32_t uses = flags & kUsesMask;
+    const bool free_before = s.h->free_chunks == 0 || head < tail;
+    if (uses > 0 && free_before) {
+      StoreField<uint32_t>(record, kOffFlags, flags - 1);
+      if (s.h->free_chunks != 0) {
+        ValueBytes(s, tail);  // its links are checked before anything moves
+        uint32_t* link = LinkTo(s, BucketOf(s, tail), tail);
+        std::memmove(s.Chunk(head), record, uint64_t{span} * s.chunk_bytes);
+        *link = head;
+      }
+      s.h->ring_head = Wrap(s, uint64_t{head} + span);
+      s.h->ring_tail = Wrap(s, uint64_t{tail} + span);
+      return;
+    }
+    RemoveEntry(s, BucketOf(s, tail), tail);
+    ++s.h->evictions;
+    s.h->ring_tail = Wrap(s, uint64_t{tail} + span);
+    s.h->free_chunks += span;
+  }
+
+  // Makes `chunks` consecutive free chunks at the ring's head.
+  void MakeRoom(const Shard& s, uint32_t chunks) {
+    // Each step frees chunks, pads, or takes a use off an entry: bounded.
+    const uint64_t max_steps = 8 * uint64_t{s.chunk_count} + 8;
+    for (uint64_t step = 0;; ++step) {
+      if (step > max_steps) throw ShardCorrupt{};
+      if (s.h->free_chunks > s.chunk_count) throw ShardCorrupt{};
+      if (s.h->free_chunks == s.chunk_count) s.h->ring_head = s.h->ring_tail = 0;
+      const uint32_t head = s.h->ring_head;
+      const uint32_t tail = s.h->ring_tail;
+      if (head >= s.chunk_count || tail >= s.chunk_count) throw ShardCorrupt{};
+      const uint32_t free = s.h->free_chunks;
+      const uint32_t contiguous = free == 0 ? 0 : head < tail ? tail - head : s.chunk_count - head;
+      if (contiguous >= chunks) return;
+      if (free != 0 && head >= tail) {
+        // The free chunks run to the end and on from 0: pad the end.
+        uint8_t* pad = s.Chunk(head);
+        StoreField<uint32_t>(pad, kOffFlags, kPad);
+        StoreField<uint32_t>(pad, kOffSpan, contiguous);
+        s.h->free_chunks -= contiguous;
+        s.h->ring_head = 0;
         continue;
       }
-      const uint64_t mixed = MixKey(LoadField<uint64_t>(chunk, kOffKey));
-      RemoveEntry(s, static_cast<uint32_t>(mixed >> 32) & s.bucket_mask, tail);
-      ++s.h->evictions;
-      return;
+      AdvanceTail(s);
     }
   }
 
@@ -461,35 +457,22 @@ struct Segment::Impl {
                 uint64_t version) {
     const uint32_t existing = Find(s, bucket, key);
     if (existing != kNil) RemoveEntry(s, bucket, existing);
-    const uint64_t chunks = ChunksFor(value.size(), s.chunk_bytes);
-    while (s.h->free_chunks < chunks) EvictOne(s);
-
-    // Take the chunks off the free list and fill them.
-    const uint32_t first = s.h->free_head;
-    uint32_t index = first;
-    size_t copied = 0;
-    for (uint64_t i = 0; i < chunks; ++i) {
-      if (index == kNil) throw ShardCorrupt{};
-      uint8_t* chunk = s.Chunk(index);
-      const uint32_t value_offset = i == 0 ? kFirstChunkHeader : kChunkHeader;
-      const size_t piece = std::min<size_t>(value.size() - copied, s.chunk_bytes - value_offset);
-      if (piece != 0) std::memcpy(chunk + value_offset, value.data() + copied, piece);
-      copied += piece;
-      index = LoadField<uint32_t>(chunk, kOffNext);
-      if (i + 1 == chunks) StoreField<uint32_t>(chunk, kOffNext, kNil);
-    }
-    s.h->free_head = index;
-    s.h->free_chunks -= static_cast<uint32_t>(chunks);
+    const auto chunks = static_cast<uint32_t>(ChunksFor(value.size(), s.chunk_bytes));
+    MakeRoom(s, chunks);
+    const uint32_t index = s.h->ring_head;
+    uint8_t* record = s.Chunk(index);
+    if (!value.empty()) std::memcpy(record + kRecordHeader, value.data(), value.size());
+    StoreField<uint32_t>(record, kOffSpan, chunks);
+    s.h->ring_head = Wrap(s, uint64_t{index} + chunks);
+    s.h->free_chunks -= chunks;
     if (g_put_crash_point != nullptr) g_put_crash_point();
 
-    uint8_t* head = s.Chunk(first);
-    StoreField<uint64_t>(head, kOffKey, key);
-    StoreField<uint64_t>(head, kOffVersion, version);
-    StoreField<uint32_t>(head, kOffValueBytes, static_cast<uint32_t>(value.size()));
-    StoreField<uint32_t>(head, kOffFlags, 0);
-    StoreField<uint32_t>(head, kOffHashNext, s.buckets[bucket]);
-    s.buckets[bucket] = first;
-    LruPushFront(s, first);
+    StoreField<uint64_t>(record, kOffKey, key);
+    StoreField<uint64_t>(record, kOffVersion, version);
+    StoreField<uint32_t>(record, kOffValueBytes, static_cast<uint32_t>(value.size()));
+    StoreField<uint32_t>(record, kOffFlags, 0);
+    StoreField<uint32_t>(record, kOffHashNext, s.buckets[bucket]);
+    s.buckets[bucket] = index;
     s.h->entries += 1;
     s.h->value_bytes += value.size();
     s.h->used_chunks += chunks;
@@ -497,10 +480,30 @@ struct Segment::Impl {
     return Status::kOk;
   }
 
+  // Calls `visit(index, rank)` for every live entry of the shard, oldest
+  // first; rank is its place in the eviction order (0 = the last to go).
+  template <typename Visit>
+  void ForEachEntry(const Shard& s, Visit&& visit) const {
+    uint32_t at = s.h->ring_tail;
+    uint64_t remaining = s.chunk_count - uint64_t{s.h->free_chunks};
+    uint64_t position = 0;
+    while (remaining > 0) {
+      const uint32_t span = LoadField<uint32_t>(s.Chunk(at), kOffSpan);
+      if (span == 0 || span > remaining || uint64_t{at} + span > s.chunk_count) throw ShardCorrupt{};
+      if ((LoadField<uint32_t>(s.Chunk(at), kOffFlags) & (kDead | kPad)) == 0) {
+        if (position >= s.h->entries) throw ShardCorrupt{};
+        visit(at, s.h->entries - 1 - position);
+        ++position;
+      }
+      remaining -= span;
+      at = Wrap(s, uint64_t{at} + span);
+    }
+  }
+
   EntryInfo Info(const Shard& s, uint32_t index, uint64_t recency) const {
     const uint8_t* chunk = s.Chunk(index);
     return EntryInfo{LoadField<uint64_t>(chunk, kOffKey), LoadField<uint64_t>(chunk, kOffVersion),
-                     ValueBytes(s, index), (LoadField<uint32_t>(chunk, kOffFlags) & kReferenced) != 0,
+                     ValueBytes(s, index), (LoadField<uint32_t>(chunk, kOffFlags) & kUsesMask) != 0,
                      recency};
   }
 };
@@ -831,26 +834,7 @@ Status Segment::PatchTail(uint64_t key, std::string_view bytes) {
   return impl.WithEntry(key, [&](const Impl::Shard& s, uint32_t, uint32_t index) {
     const uint32_t value_bytes = impl.ValueBytes(s, index);
     if (bytes.size() > value_bytes) return Status::kInvalidArgument;
-    const uint64_t offset = value_bytes - bytes.size();
-    // Walk the chain to the chunks holding the range.
-    uint8_t* chunk = s.Chunk(index);
-    uint64_t chunk_start = 0;  // value offset of this chunk's first byte
-    uint32_t header = kFirstChunkHeader;
-    size_t written = 0;
-    for (uint32_t steps = 0; written < bytes.size(); ++steps) {
-      if (steps > s.chunk_count) throw ShardCorrupt{};
-      const uint64_t capacity = s.chunk_bytes - header;
-      const uint64_t at = offset + written;
-      if (at < chunk_start + capacity) {
-        const size_t piece = std::min<size_t>(bytes.size() - written, chunk_start + capacity - at);
-        std::memcpy(chunk + header + (at - chunk_start), bytes.data() + written, piece);
-        written += piece;
-      }
-      if (written == bytes.size()) break;
-      chunk_start += capacity;
-      chunk = s.Chunk(LoadField<uint32_t>(chunk, kOffNext));
-      header = kChunkHeader;
-    }
+    std::memcpy(s.Chunk(index) + kRecordHeader + (value_bytes - bytes.size()), bytes.data(), bytes.size());
     return Status::kOk;
   });
 }
@@ -904,15 +888,16 @@ void Segment::Clear() {
 Status Segment::Lookup(uint64_t key, EntryInfo* info) {
   Impl& impl = *impl_;
   return impl.WithEntry(key, [&](const Impl::Shard& s, uint32_t, uint32_t index) {
-    // Recency is the entry's rank in its shard's LRU list: a walk, bounded
-    // by the shard's entry count. Lookup is for inspection, not the hot path.
-    uint64_t rank = 0;
-    for (uint32_t at = s.h->lru_head; at != index; ++rank) {
-      if (at == kNil || rank > s.h->entries) throw ShardCorrupt{};
-      at = LoadField<uint32_t>(s.Chunk(at), kOffLruNext);
-    }
-    *info = impl.Info(s, index, rank);
-    return Status::kOk;
+    // The entry's rank comes from a walk of the shard's ring: Lookup is for
+    // inspection, not the hot path.
+    Status status = Status::kNotFound;
+    impl.ForEachEntry(s, [&](uint32_t at, uint64_t rank) {
+      if (at != index) return;
+      *info = impl.Info(s, at, rank);
+      status = Status::kOk;
+    });
+    if (status != Status::kOk) throw ShardCorrupt{};  // linked, yet not in the ring
+    return status;
   });
 }
 
@@ -922,12 +907,7 @@ void Segment::ForEach(const std::function<void(const EntryInfo&)>& visit) {
     const Impl::Shard s = impl_->ShardAt(i);
     entries.clear();
     impl_->WithShard(s, 0, [&] {
-      uint64_t rank = 0;
-      for (uint32_t at = s.h->lru_head; at != kNil; ++rank) {
-        if (rank >= s.h->entries) throw ShardCorrupt{};
-        entries.push_back(impl_->Info(s, at, rank));
-        at = LoadField<uint32_t>(s.Chunk(at), kOffLruNext);
-      }
+      impl_->ForEachEntry(s, [&](uint32_t at, uint64_t rank) { entries.push_back(impl_->Info(s, at, rank)); });
       return 0;
     });
     for (const EntryInfo& entry : entries) visit(entry);
@@ -976,10 +956,7 @@ uint64_t Segment::AddUserCounter(size_t index, uint64_t delta) {
   return impl_->header->user_counters[index].fetch_add(delta, std::memory_order_acq_rel) + delta;
 }
 
-uint64_t Segment::EntryMetadataBytes(uint64_t value_bytes, uint32_t chunk_bytes) {
-  const uint64_t chunks = ChunksFor(value_bytes, chunk_bytes);
-  return kFirstChunkHeader + (chunks - 1) * kChunkHeader;
-}
+uint64_t Segment::EntryMetadataBytes(uint64_t, uint32_t) { return kRecordHeader; }
 
 Status Segment::RecordAccess(uint64_t key, int64_t at_ms) { return impl_->pending.Record(key, at_ms); }
 

@@ -14,20 +14,28 @@
 // OpenOrCreate refuses a segment made with another, so two builds of a caller
 // that lay out values differently never share one.
 //
-// Memory. Fixed at creation: values live in fixed-size chunks carved from the
-// segment by this library (no allocator call on any path after creation). A
-// Put that needs room evicts the oldest entries of its shard that were not
-// read since eviction last passed them (CLOCK's second chance over an
-// insertion-ordered list); a Put never fails for lack of space, only when the
-// value exceeds the maximum entry size (refused and counted).
+// Memory. Fixed at creation. Each shard's memory is a ring of small
+// chunks (Options::chunk_bytes, 32 by default); an entry is one run of
+// consecutive chunks, a 32-byte header then its value, contiguous, so a hit
+// touches its bucket and its entry and copies the value with one memcpy (no
+// allocator call on any path after creation). New entries go at the ring's
+// head; room is made at its tail, the oldest. An erased entry's chunks come
+// back when the tail reaches them; the end of the ring that is too short for
+// an entry is padded and skipped. Eviction is CLOCK over the ring with a
+// two-bit use count: an entry at the tail that was read since the tail last
+// passed it moves to the head with one use less (up to three more passes),
+// otherwise it is evicted; a hit writes only while the count is below its
+// top, so a hot entry costs its readers no writes. A Put never fails for
+// lack of space, only when the value exceeds the maximum entry size (refused
+// and counted).
 //
 // Locking. The segment is split into shards by key hash, each guarded by a
 // robust process-shared mutex and a sequence number. Writers (Put, Erase,
 // Invalidate, Clear) take the mutex and make the sequence number odd while
 // they change the shard. Readers (Get, CopyOut) take no lock: they read, then
 // check that the sequence number is even and unchanged, and retry, or after a
-// few tries take the mutex; a hit writes to the shard only the first time an
-// entry is read after eviction passed it. Readers in different processes
+// few tries take the mutex; a hit writes to the shard (under the lock)
+// only while the entry's use count is below its top. Readers in different processes
 // therefore share cache lines without bouncing them. Every locked operation
 // takes exactly one shard lock (GetStats/ForEach take them one after another,
 // never two at once), so there is no lock ordering to get wrong.
@@ -100,7 +108,7 @@ struct Options {
   uint64_t capacity_bytes = 64ull << 20;  // the whole segment, header included
   uint64_t max_entry_bytes = 1ull << 20;
   uint32_t shard_count = 16;              // a power of two
-  uint32_t chunk_bytes = 256;             // values are stored in chains of chunks
+  uint32_t chunk_bytes = 32;              // an entry takes whole consecutive chunks
   mode_t mode = 0600;
   // Documents the pending-access table holds at once, over all shards (two
   // tables of them: one filling while the other is flushed). 0: one per 256
@@ -139,8 +147,8 @@ struct Stats {
   uint64_t value_bytes = 0;      // bytes of values stored
   uint64_t chunk_bytes_used = 0; // bytes of the chunks holding them
   uint64_t capacity_bytes = 0;   // bytes of all chunks
-  // chunk_bytes_used - value_bytes is the metadata plus the unused tails of
-  // last chunks: the fragmentation of this allocator.
+  // chunk_bytes_used - value_bytes is the entries' headers plus the unused
+  // ends of their last chunks: the fragmentation of this allocator.
 };
 
 struct EntryInfo {
@@ -241,8 +249,8 @@ class Segment {
   bool CompareExchangeUserCounter(size_t index, uint64_t expected, uint64_t desired);
   uint64_t AddUserCounter(size_t index, uint64_t delta);
 
-  // The bytes one entry of `value_bytes` takes in chunks, and how many of
-  // them are metadata (header and chain links) rather than value or slack.
+  // How many of the bytes an entry of `value_bytes` takes in chunks are
+  // metadata (its header) rather than value or slack.
   static uint64_t EntryMetadataBytes(uint64_t value_bytes, uint32_t chunk_bytes);
 
   // --- Pending accesses: counted here, written to a database later --------
