@@ -129,11 +129,8 @@ Status CacheClient::Flush(FlushResult* result) {
   return FlushPendingAccesses(db_, cache, kFlushLockWaitMs, result);
 }
 
-Status CacheClient::RecordAccess(int64_t id) {
-  DocumentCache* cache = Cache();
-  if (cache == nullptr) return Status::Ok();  // no segment: accesses are not tracked (README)
-  if (cache->RecordAccess(id).ok()) return Status::Ok();
-  // The table is full: flush it from here rather than drop the access.
+// The table is full: flush it from here rather than drop the access.
+Status CacheClient::FlushThenRecord(DocumentCache* cache, int64_t id) {
   FlushResult result;
   Status status = Flush(&result);
   if (status.IsBusy()) {
@@ -143,7 +140,7 @@ Status CacheClient::RecordAccess(int64_t id) {
     return Status::Error("cannot record the access: the pending-access table is full and flushing it failed (" +
                          status.message() + "); run docstore-sidecar or SELECT doc_flush() outside a transaction");
   }
-  if (cache->RecordAccess(id).ok()) return Status::Ok();
+  if (cache->RecordAccess(id)) return Status::Ok();
   return Status::Error("cannot record the access: the pending-access table is still full after a flush");
 }
 

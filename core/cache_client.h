@@ -43,9 +43,14 @@ class CacheClient {
   // kNotFound when there is no such document.
   Status ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json);
 
-  // Counts one access to document `id` (flushed later). A full pending table
-  // is flushed from here first; an access is never dropped silently.
-  Status RecordAccess(int64_t id);
+  // Counts one access to document `id` (flushed later) in `cache`, what
+  // Cache() gave (nullptr: nothing is counted). A full pending table is
+  // flushed from here first; an access is never dropped silently.
+  Status RecordAccess(DocumentCache* cache, int64_t id) {
+    if (cache == nullptr || cache->RecordAccess(id)) return Status::Ok();
+    return FlushThenRecord(cache, id);
+  }
+  Status RecordAccess(int64_t id) { return RecordAccess(Cache(), id); }
   // Flushes pending accesses through this connection (doc_flush).
   Status Flush(FlushResult* result);
 
@@ -56,6 +61,7 @@ class CacheClient {
   Status Invalidate(int64_t id, int64_t clock, const std::string* database_id);
 
  private:
+  Status FlushThenRecord(DocumentCache* cache, int64_t id);
   DocumentCache* Attach();
   // A row this connection reads now may go into the cache: it has no write
   // transaction open, so it cannot be seeing uncommitted data.

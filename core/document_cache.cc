@@ -73,18 +73,7 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
 DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, EntryCodec codec, std::string reads_off)
     : segment_(std::move(segment)), codec_(std::move(codec)), reads_off_(std::move(reads_off)) {}
 
-// One copy out of the segment, into the caller's buffer, where the entry
-// becomes the JSON (document_entry.h).
-size_t DocumentCache::Get(int64_t id, const std::function<char*(size_t capacity)>& allocate) {
-  char* buffer = nullptr;
-  size_t stored = 0;
-  uint64_t version = 0;
-  const auto status = segment_->CopyOut(static_cast<uint64_t>(id), [&](size_t bytes) {
-    stored = bytes;
-    buffer = bytes < codec_.min_entry_bytes() ? nullptr : allocate(EntryCodec::DecodeCapacity(bytes));
-    return buffer;
-  }, &version);
-  if (status != shmcache::Status::kOk) return 0;
+size_t DocumentCache::Decode(int64_t id, uint64_t version, char* buffer, size_t stored) {
   size_t json_bytes = 0;
   if (!codec_.DecodeInPlace(static_cast<uint64_t>(id), version, buffer, stored, &json_bytes).ok()) {
     // Tampered, or sealed under another key: never shown; read it again.
@@ -131,11 +120,8 @@ uint64_t DocumentCache::Clear() {
   return entries;
 }
 
-Status DocumentCache::RecordAccess(int64_t id) {
-  if (segment_->RecordAccess(static_cast<uint64_t>(id), NowMilliseconds()) == shmcache::Status::kOk) {
-    return Status::Ok();
-  }
-  return Status::Busy("the pending-access table is full");
+bool DocumentCache::RecordAccess(int64_t id) {
+  return segment_->RecordAccess(static_cast<uint64_t>(id), NowMilliseconds()) == shmcache::Status::kOk;
 }
 
 void DocumentCache::UpdateAccess(int64_t id, int64_t access_count, const char* last_accessed) {

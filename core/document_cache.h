@@ -107,10 +107,26 @@ class DocumentCache {
   bool reads_enabled() const { return reads_off_.empty(); }
 
   // --- Reads and fills (see the protocol above) ---------------------------
-  // On a hit, writes the document's JSON into allocate(capacity) (which may
-  // be called more than once; the last buffer counts) and returns its
-  // length. 0 on a miss.
-  size_t Get(int64_t id, const std::function<char*(size_t capacity)>& allocate);
+  // On a hit, writes the document's JSON into allocate(capacity), a
+  // char*(size_t) callable that may be called more than once (the last
+  // buffer counts), and returns its length. 0 on a miss. One copy out of the
+  // segment, where the entry becomes the JSON (document_entry.h).
+  template <typename Allocate>
+  size_t Get(int64_t id, Allocate&& allocate) {
+    char* buffer = nullptr;
+    size_t stored = 0;
+    uint64_t version = 0;
+    const size_t min_bytes = codec_.min_entry_bytes();
+    const auto status = segment_->CopyOut(
+        static_cast<uint64_t>(id),
+        [&](size_t bytes) -> char* {
+          stored = bytes;
+          buffer = bytes < min_bytes ? nullptr : allocate(bytes);
+          return buffer;
+        },
+        &version);
+    return status == shmcache::Status::kOk ? Decode(id, version, buffer, stored) : 0;
+  }
   bool Get(int64_t id, std::string* json);
   // Caches a document rendered from a kDocumentByIdSql row (`json`, `row`),
   // unless a write newer than its snapshot fenced it or it is not cacheable
@@ -127,9 +143,9 @@ class DocumentCache {
   uint64_t Clear();
 
   // --- Accesses --------------------------------------------------------------
-  // Counts one access to `id` now. kBusy when the pending table is full and
+  // Counts one access to `id` now. False when the pending table is full and
   // must be flushed first (nothing was counted).
-  Status RecordAccess(int64_t id);
+  bool RecordAccess(int64_t id);
   // After a flush committed: the document's access fields as they now are
   // (`last_accessed` nullptr for NULL). An entry whose fields a trailer
   // cannot show is dropped, to be read again.
@@ -152,6 +168,10 @@ class DocumentCache {
   CacheStats Stats();
 
  private:
+  // The entry copied into `buffer` becomes the JSON; its length, or 0 (and
+  // the entry dropped, to be read again) when it is not one to show.
+  size_t Decode(int64_t id, uint64_t version, char* buffer, size_t stored);
+
   const std::unique_ptr<shmcache::Segment> segment_;
   const EntryCodec codec_;
   const std::string reads_off_;

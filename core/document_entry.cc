@@ -110,14 +110,6 @@ size_t FormatAccessFields(char* out, const AccessFields& access) {
   return static_cast<size_t>(at - out);
 }
 
-AccessFields ParseTrailer(const char* trailer) {
-  AccessFields access;
-  std::memcpy(&access.count, trailer, 8);
-  access.has_last = trailer[8] != 0;
-  if (access.has_last) std::memcpy(access.last, trailer + 9, kIsoTimeBytes);
-  return access;
-}
-
 }  // namespace
 
 Status AccessFields::From(int64_t count, const char* last_accessed, AccessFields* out) {
@@ -187,22 +179,23 @@ Status EntryCodec::DecodeInPlace(uint64_t id, uint64_t version, char* buffer, si
   if (stored < min_entry_bytes()) return Status::Error("a cache entry too short to be one");
   const size_t seal = min_entry_bytes() - kAccessTrailerBytes;
   const size_t trailer = stored - kAccessTrailerBytes;
+  const auto fields = static_cast<unsigned char>(buffer[stored - 1]);
+  if (fields == 0 || fields > kAccessFieldsMaxBytes) {
+    std::memset(buffer, 0, stored);
+    return Status::Error("a cache entry whose access fields do not add up");
+  }
   if (cipher_ != nullptr && !cipher_->Open(id, version, buffer, trailer)) {
     return Status::Error("a sealed cache entry did not authenticate");
   }
   const size_t head = trailer - seal;
-  // The fields are read out of the trailer before they overwrite it.
-  *json_bytes = head + FormatAccessFields(buffer + head, ParseTrailer(buffer + trailer));
+  if (seal != 0) std::memmove(buffer + head, buffer + trailer, fields);
+  *json_bytes = head + fields;
   return Status::Ok();
 }
 
 std::string EntryCodec::AccessTrailer(const AccessFields& access) {
   std::string trailer(kAccessTrailerBytes, '\0');
-  std::memcpy(trailer.data(), &access.count, 8);
-  if (access.has_last) {
-    trailer[8] = 1;
-    std::memcpy(trailer.data() + 9, access.last, kIsoTimeBytes);
-  }
+  trailer.back() = static_cast<char>(FormatAccessFields(trailer.data(), access));
   return trailer;
 }
 

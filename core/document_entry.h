@@ -19,11 +19,12 @@
 //
 // The cache entry: [head][access trailer]
 //   head     the JSON up to, not including, ,"access_count"
-//   trailer  kAccessTrailerBytes: [int64 count][uint8 has_last][24 bytes ISO
-//            time], the access fields as flushed so far. Flushes rewrite it in
-//            place (shmcache's PatchTail): counting accesses never evicts a
-//            document nor makes it be read again; a hit turns it into JSON
-//            where it lies.
+//   trailer  kAccessTrailerBytes: the rest of the JSON, the access fields as
+//            flushed so far (,"access_count":7,"last_accessed":"..."}),
+//            padded to kAccessFieldsMaxBytes, then one byte: its length.
+//            Flushes rewrite it in place (shmcache's PatchTail): counting
+//            accesses never evicts a document nor makes it be read again, and
+//            a hit finds the JSON ready where it copied it.
 // For an encrypted database the head is sealed with AES-256-GCM
 // (entry_cipher.h), id and version authenticated: [ciphertext][nonce][tag]
 // [trailer]. The trailer stays outside the seal so that the sidecar, which
@@ -48,15 +49,16 @@
 
 namespace docstore {
 
-// 0 was [nonce][ciphertext][tag] for sealed heads.
-inline constexpr uint32_t kEntryFormat = 1;
+// 0 sealed heads as [nonce][ciphertext][tag]; 1 kept the access fields as
+// binary, rendered by every hit.
+inline constexpr uint32_t kEntryFormat = 2;
 
 // One document by id (?1), with its access fields and the snapshot's clock.
 extern const char kDocumentByIdSql[];
 
-inline constexpr size_t kAccessTrailerBytes = 8 + 1 + kIsoTimeBytes;
-// The longest ,"access_count":N,"last_accessed":"..."} a trailer becomes.
-inline constexpr size_t kAccessFieldsMaxBytes = 96;
+// The longest ,"access_count":N,"last_accessed":"..."}: 16 + 20 + 17 + 26 + 1.
+inline constexpr size_t kAccessFieldsMaxBytes = 80;
+inline constexpr size_t kAccessTrailerBytes = kAccessFieldsMaxBytes + 1;
 
 // A document's access fields: its flushed count and last access.
 struct AccessFields {
@@ -93,18 +95,17 @@ class EntryCodec {
   bool sealed() const { return cipher_ != nullptr; }
   // No entry is shorter: a head of 0 bytes (its seal) and a trailer.
   size_t min_entry_bytes() const { return kAccessTrailerBytes + (sealed() ? EntryCipher::kOverhead : 0); }
-  // The bytes a buffer needs to decode an entry of `stored` bytes in place.
-  static size_t DecodeCapacity(size_t stored) { return stored + kAccessFieldsMaxBytes; }
 
   // The entry of a document: `head` (the JSON's first row.head_bytes bytes)
   // and row's access fields. kError only if sealing failed.
   Status Encode(uint64_t id, uint64_t version, std::string_view head, const AccessFields& access,
                 std::string* entry) const;
   // The `stored` bytes of an entry of document `id` at `version`, at
-  // `buffer` (DecodeCapacity(stored) bytes), become its JSON in place;
-  // *json_bytes is its length. kError for an entry too short to be one, or a
-  // sealed entry that does not authenticate (tampered with, or sealed under
-  // another key): its bytes are wiped, never shown.
+  // `buffer`, become its JSON in place (never longer than the entry);
+  // *json_bytes is its length. kError for an entry too short to be one or
+  // whose trailer does not add up, or a sealed entry that does not
+  // authenticate (tampered with, or sealed under another key): its bytes are
+  // wiped, never shown.
   Status DecodeInPlace(uint64_t id, uint64_t version, char* buffer, size_t stored, size_t* json_bytes) const;
 
   // The trailer of `access`: what a flush writes over an entry's last bytes.

@@ -55,8 +55,7 @@ class DocumentEntryTest : public ::testing::Test {
       return s;
     }
     if (damage != nullptr) damage(&entry);
-    std::string buffer(EntryCodec::DecodeCapacity(entry.size()), '\x7f');
-    buffer.replace(0, entry.size(), entry);
+    std::string buffer = entry;
     size_t bytes = 0;
     Status s = read.DecodeInPlace(read_id, read_version, buffer.data(), entry.size(), &bytes);
     *out = s.ok() ? buffer.substr(0, bytes) : buffer;
@@ -133,8 +132,7 @@ TEST_F(DocumentEntryTest, APlainEntryRoundTripsAndItsTrailerIsPatchedInPlace) {
   AccessFields flushed;
   ASSERT_TRUE(AccessFields::From(9, "2026-12-01T00:00:00.000Z", &flushed).ok());
   entry.replace(entry.size() - kAccessTrailerBytes, kAccessTrailerBytes, EntryCodec::AccessTrailer(flushed));
-  std::string buffer(EntryCodec::DecodeCapacity(entry.size()), '\0');
-  buffer.replace(0, entry.size(), entry);
+  std::string buffer = entry;
   size_t bytes = 0;
   ASSERT_TRUE(plain.DecodeInPlace(5, 2, buffer.data(), entry.size(), &bytes).ok());
   EXPECT_EQ(buffer.substr(0, bytes), json.substr(0, row.head_bytes) +
@@ -180,11 +178,14 @@ TEST_F(DocumentEntryTest, ATamperedOrRelabelledSealedEntryIsNeverShown) {
   // Sealed under another key.
   const EntryCodec other(EntryCipher::FromHexKey(std::string(64, 'a')));
   EXPECT_FALSE(RoundTrip(other, sealed, 3, 3, 1, json, row, &decoded).ok());
-  // Too short to be an entry at all.
-  char tiny[kAccessTrailerBytes + kAccessFieldsMaxBytes] = {};
+  // Too short to be an entry at all, or a trailer that does not add up.
+  char tiny[kAccessTrailerBytes] = {};
   size_t bytes = 0;
   EXPECT_FALSE(sealed.DecodeInPlace(3, 1, tiny, kAccessTrailerBytes, &bytes).ok());
   EXPECT_FALSE(EntryCodec().DecodeInPlace(3, 1, tiny, kAccessTrailerBytes - 1, &bytes).ok());
+  EXPECT_FALSE(EntryCodec().DecodeInPlace(3, 1, tiny, kAccessTrailerBytes, &bytes).ok());  // length 0
+  tiny[kAccessTrailerBytes - 1] = static_cast<char>(kAccessFieldsMaxBytes + 1);
+  EXPECT_FALSE(EntryCodec().DecodeInPlace(3, 1, tiny, kAccessTrailerBytes, &bytes).ok());
   EXPECT_EQ(EntryCipher::FromHexKey("not hex"), nullptr);
 }
 

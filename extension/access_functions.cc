@@ -27,8 +27,11 @@ void DocTouch(sqlite3_context* ctx, int, sqlite3_value** argv) {
   std::optional<int64_t> id;
   if (Status status = ReadDocumentId(argv[0], &id); !status.ok()) return ResultError(ctx, "doc_touch", status);
   if (!id || *id <= 0) return;  // NULL; no document can have such an id: NULL, as doc_get gives
-  if (Status status = state->cache().RecordAccess(*id); !status.ok()) return ResultError(ctx, "doc_touch", status);
-  sqlite3_result_int(ctx, state->cache().Cache() != nullptr ? 1 : 0);
+  DocumentCache* cache = state->cache().Cache();
+  if (Status status = state->cache().RecordAccess(cache, *id); !status.ok()) {
+    return ResultError(ctx, "doc_touch", status);
+  }
+  sqlite3_result_int(ctx, cache != nullptr ? 1 : 0);
 }
 
 void DocFlush(sqlite3_context* ctx, int, sqlite3_value**) {

@@ -32,13 +32,13 @@ void DocGet(sqlite3_context* ctx, int, sqlite3_value** argv) {
   if (cache != nullptr && cache->reads_enabled()) {
     // A hit: one copy, from the segment into memory SQLite takes over.
     char* text = nullptr;
-    const size_t length = cache->Get(*id, [&](size_t capacity) {
+    const size_t length = cache->Get(*id, [&text](size_t capacity) {
       sqlite3_free(text);  // called again if a writer got in the way
       text = static_cast<char*>(sqlite3_malloc64(capacity));
       return text;
     });
     if (length != 0) {
-      if (Status status = client.RecordAccess(*id); !status.ok()) {
+      if (Status status = client.RecordAccess(cache, *id); !status.ok()) {
         sqlite3_free(text);
         return ResultError(ctx, "doc_get", status);
       }

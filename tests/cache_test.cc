@@ -115,10 +115,12 @@ TEST_F(CacheTest, ASecondReadIsServedFromTheSegment) {
   docstore_test::QueryResult r =
       db_->Query("SELECT id, bytes, version, recency, referenced FROM docstore_cache WHERE id = 1");
   ASSERT_EQ(r.rows.size(), 1u);
-  // The JSON before its access fields, plus a 33-byte header holding them
-  // (and, sealed, a nonce and a tag).
-  EXPECT_GT(std::stoul(r.rows[0][1].value()) - kSealBytes, first.size() - 60);
-  EXPECT_LT(std::stoul(r.rows[0][1].value()) - kSealBytes, first.size());
+  // The JSON before its access fields, plus an 81-byte trailer holding them
+  // rendered (80 bytes of room and their length), and, sealed, a nonce and a
+  // tag.
+  const std::string fields = ",\"access_count\":0,\"last_accessed\":null}";
+  ASSERT_EQ(first.substr(first.size() - fields.size()), fields);
+  EXPECT_EQ(std::stoul(r.rows[0][1].value()) - kSealBytes, first.size() - fields.size() + 81);
   EXPECT_EQ(r.rows[0][2].value(), "1");
   EXPECT_EQ(r.rows[0][4].value(), "1");
 }
@@ -396,18 +398,20 @@ TEST_F(CacheTest, AKeyedDatabaseIsCachedSealedAndATamperedEntryIsNeverServed) {
   const std::string segment = Stat("segment", &keyed);
   EXPECT_EQ(SegmentBytes(segment).find(marker), std::string::npos) << "plaintext in shared memory";
 
-  // The access fields sit in plaintext after the sealed JSON: flush one so
-  // that its time marks where the entry's tag ends, and flip a byte of it.
+  // The access fields sit in plaintext after the sealed JSON, rendered: flush
+  // them so that they mark where the entry's tag ends, and flip a byte of it.
   keyed.Value("SELECT doc_flush()");
-  const std::string last = keyed.Value("SELECT last_accessed FROM document_access WHERE doc_id = 1");
+  const std::string fields =
+      ",\"access_count\":" + keyed.Value("SELECT access_count FROM document_access WHERE doc_id = 1") +
+      ",\"last_accessed\":\"" + keyed.Value("SELECT last_accessed FROM document_access WHERE doc_id = 1");
   const std::string bytes = SegmentBytes(segment);
-  const size_t at = bytes.find(last);
+  const size_t at = bytes.find(fields);
   ASSERT_NE(at, std::string::npos);
   {
     const int fd = open(("/dev/shm" + segment).c_str(), O_RDWR);
     ASSERT_GE(fd, 0);
-    const char flipped = static_cast<char>(bytes[at - 10] ^ 0x01);  // the tag's last byte
-    ASSERT_EQ(pwrite(fd, &flipped, 1, static_cast<off_t>(at - 10)), 1);
+    const char flipped = static_cast<char>(bytes[at - 1] ^ 0x01);  // the tag's last byte
+    ASSERT_EQ(pwrite(fd, &flipped, 1, static_cast<off_t>(at - 1)), 1);
     close(fd);
   }
   const std::string after = keyed.Value("SELECT doc_get(1)");

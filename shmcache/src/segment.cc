@@ -232,8 +232,7 @@ struct Segment::Impl {
   // corruption: the caller retries or takes the lock). *saturated says
   // whether the entry's use count is already at its top (nothing to write).
   ReadOutcome ReadUnlocked(const Shard& s, uint32_t bucket, uint64_t key,
-                           const std::function<char*(size_t bytes)>& allocate, uint64_t* version,
-                           bool* saturated) const {
+                           Allocator allocate, void* context, uint64_t* version, bool* saturated) const {
     const uint32_t before = s.h->seq.load(std::memory_order_acquire);
     if ((before & 1u) != 0) return ReadOutcome::kUnsettled;
     ReadOutcome outcome = ReadOutcome::kMiss;
@@ -247,7 +246,7 @@ struct Segment::Impl {
         // Only a settled size is worth allocating for.
         SeqlockFence(std::memory_order_acquire);
         if (s.h->seq.load(std::memory_order_relaxed) != before) return ReadOutcome::kUnsettled;
-        char* out = allocate(bytes);
+        char* out = allocate(context, bytes);
         if (out == nullptr) return ReadOutcome::kMiss;
         std::memcpy(out, Value(s, index), bytes);
         outcome = ReadOutcome::kHit;
@@ -262,11 +261,11 @@ struct Segment::Impl {
 
   // The read under the lock, for when reading without it does not settle
   // or the entry has to be marked as used.
-  Status ReadLocked(uint64_t key, const std::function<char*(size_t bytes)>& allocate, uint64_t* version) {
+  Status ReadLocked(uint64_t key, Allocator allocate, void* context, uint64_t* version) {
     return WithEntry(key, [&](const Shard& s, uint32_t, uint32_t index) {
       uint8_t* chunk = s.Chunk(index);
       const uint32_t bytes = ValueBytes(s, index);
-      char* out = allocate(bytes);
+      char* out = allocate(context, bytes);
       if (out == nullptr) return Status::kNotFound;
       std::memcpy(out, Value(s, index), bytes);
       *version = LoadField<uint64_t>(chunk, kOffVersion);
@@ -288,7 +287,7 @@ struct Segment::Impl {
     });
   }
 
-  Status Read(uint64_t key, const std::function<char*(size_t bytes)>& allocate, uint64_t* version) {
+  Status Read(uint64_t key, Allocator allocate, void* context, uint64_t* version) {
     uint32_t bucket;
     const Shard s = ShardFor(key, &bucket);
     uint64_t found_version = 0;
@@ -299,7 +298,7 @@ struct Segment::Impl {
     // always reads under the lock.
     for (int attempt = 0; attempt < kUnlockedReadAttempts && !settled; ++attempt) {
       bool saturated = true;
-      switch (ReadUnlocked(s, bucket, key, allocate, &found_version, &saturated)) {
+      switch (ReadUnlocked(s, bucket, key, allocate, context, &found_version, &saturated)) {
         case ReadOutcome::kHit:
           if (!saturated) MarkUsed(key);
           status = Status::kOk;
@@ -313,7 +312,7 @@ struct Segment::Impl {
       }
     }
 #endif
-    if (!settled) status = ReadLocked(key, allocate, &found_version);
+    if (!settled) status = ReadLocked(key, allocate, context, &found_version);
     if (status == Status::kOk) {
       Counters().hits.fetch_add(1, std::memory_order_relaxed);
       if (version != nullptr) *version = found_version;
@@ -792,19 +791,19 @@ const Limits& Segment::limits() const { return impl_->limits; }
 
 // --- operations ------------------------------------------------------------
 
-Status Segment::CopyOut(uint64_t key, const std::function<char*(size_t bytes)>& allocate,
-                        uint64_t* version) {
-  return impl_->Read(key, allocate, version);
+Status Segment::CopyOut(uint64_t key, Allocator allocate, void* context, uint64_t* version) {
+  return impl_->Read(key, allocate, context, version);
 }
 
 Status Segment::Get(uint64_t key, std::string* value, uint64_t* version) {
   return impl_->Read(
       key,
-      [value](size_t bytes) {
-        value->resize(bytes);
-        return value->data();
+      [](void* context, size_t bytes) {
+        auto* out = static_cast<std::string*>(context);
+        out->resize(bytes);
+        return out->data();
       },
-      version);
+      value, version);
 }
 
 Status Segment::Put(uint64_t key, std::string_view value, uint64_t version) {

@@ -75,6 +75,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace shmcache {
@@ -218,12 +219,21 @@ class Segment {
 
   // Copies the value into *value. kOk or kNotFound.
   Status Get(uint64_t key, std::string* value, uint64_t* version = nullptr);
-  // Copies the value into a buffer that `allocate(bytes)` returns: one copy,
-  // straight into memory the caller owns. `allocate` may be called again if
-  // a writer got in the way; only the buffer of the last call holds the
-  // value. nullptr from it gives up with kNotFound.
-  Status CopyOut(uint64_t key, const std::function<char*(size_t bytes)>& allocate,
-                 uint64_t* version = nullptr);
+  // Copies the value into a buffer that `allocate(context, bytes)` returns:
+  // one copy, straight into memory the caller owns. `allocate` may be called
+  // again if a writer got in the way; only the buffer of the last call holds
+  // the value. nullptr from it gives up with kNotFound.
+  using Allocator = char* (*)(void* context, size_t bytes);
+  Status CopyOut(uint64_t key, Allocator allocate, void* context, uint64_t* version = nullptr);
+  // The same with any callable char*(size_t bytes), adapted without a
+  // std::function or an allocation.
+  template <typename Allocate>
+  Status CopyOut(uint64_t key, Allocate&& allocate, uint64_t* version = nullptr) {
+    using Callable = std::remove_reference_t<Allocate>;
+    return CopyOut(
+        key, [](void* context, size_t bytes) -> char* { return (*static_cast<Callable*>(context))(bytes); },
+        const_cast<void*>(static_cast<const void*>(&allocate)), version);
+  }
   Status Put(uint64_t key, std::string_view value, uint64_t version);
   // Put unless the key's shard fence is above `snapshot` (kFenced).
   Status PutIfFresh(uint64_t key, std::string_view value, uint64_t version, uint64_t snapshot);
