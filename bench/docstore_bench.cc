@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -58,6 +60,95 @@ std::vector<int64_t> Ids(int count, bool skewed, size_t length, uint64_t seed) {
     }
   }
   return ids;
+}
+
+template <typename T>
+inline void DoNotOptimize(const T& value) {
+  asm volatile("" : : "r,m"(value) : "memory");
+}
+
+// One value of docstore_stats.
+std::string Stat(sqlite3* db, const std::string& name) {
+  sqlite3_stmt* stmt = Prepare(db, "SELECT value FROM docstore_stats WHERE name = ?1");
+  sqlite3_bind_text(stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(stmt) != SQLITE_ROW) Die("no docstore_stats row " + name);
+  std::string value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+// A reader process (docstore_bench --reader DB EXTENSION DOCUMENTS OPS
+// OFFSET START_FD READY_FD): opens its own connection, reads every document
+// once (attached, every page of the segment mapped), says so on READY_FD,
+// waits for a byte on START_FD, then runs OPS doc_get hits over the uniform id
+// sequence from OFFSET.
+int RunReader(char** argv) {
+  const fs::path path = argv[2];
+  const std::string extension = argv[3];
+  const int64_t documents = std::stoll(argv[4]);
+  const uint64_t ops = std::stoull(argv[5]);
+  const uint64_t offset = std::stoull(argv[6]);
+  const int start_fd = std::stoi(argv[7]);
+  const int ready_fd = std::stoi(argv[8]);
+  sqlite3* db = Open(path, extension);
+  sqlite3_stmt* doc_get = Prepare(db, "SELECT doc_get(?1)");
+  for (int64_t id = 1; id <= documents; ++id) {
+    sqlite3_bind_int64(doc_get, 1, id);
+    StepOnce(doc_get);
+  }
+  const std::vector<int64_t> ids = Ids(static_cast<int>(documents), false, 1 << 20, 3);
+  const size_t mask = ids.size() - 1;
+  char byte = 0;
+  if (write(ready_fd, &byte, 1) != 1 || read(start_fd, &byte, 1) != 1) return 1;
+  for (uint64_t i = 0; i < ops; ++i) {
+    sqlite3_bind_int64(doc_get, 1, ids[(i + offset) & mask]);
+    StepOnce(doc_get);
+  }
+  sqlite3_finalize(doc_get);
+  sqlite3_close(db);
+  return 0;
+}
+
+// doc_get hits in `processes` reader processes at once (fresh programs, each
+// with its own connection, as a deployment's workers are), started together;
+// the best of three rounds' aggregate throughput.
+Result MeasureProcesses(const std::string& name, const fs::path& path, const std::string& extension, int processes,
+                        int64_t documents, uint64_t ops) {
+  double best_ns = 1e300;
+  for (int round = 0; round < 3; ++round) {
+    int start[2], ready[2];
+    if (pipe(start) != 0 || pipe(ready) != 0) Die("pipe");
+    std::vector<pid_t> children;
+    for (int p = 0; p < processes; ++p) {
+      const pid_t pid = fork();
+      if (pid == 0) {
+        const std::string args[] = {std::to_string(documents), std::to_string(ops), std::to_string(p * 4099),
+                                    std::to_string(start[0]), std::to_string(ready[1])};
+        execl("/proc/self/exe", "docstore_bench", "--reader", path.c_str(), extension.c_str(), args[0].c_str(),
+              args[1].c_str(), args[2].c_str(), args[3].c_str(), args[4].c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      children.push_back(pid);
+    }
+    char byte = 0;
+    for (int p = 0; p < processes; ++p) {
+      if (read(ready[0], &byte, 1) != 1) Die("a reader process did not start");
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    for (int p = 0; p < processes; ++p) {
+      if (write(start[1], &byte, 1) != 1) Die("pipe write");
+    }
+    for (const pid_t pid : children) {
+      int status = 0;
+      waitpid(pid, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Die("a reader process failed");
+    }
+    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - begin).count();
+    best_ns = std::min(best_ns, ns / static_cast<double>(ops * static_cast<uint64_t>(processes)));
+    for (int fd : {start[0], start[1], ready[0], ready[1]}) close(fd);
+  }
+  std::fprintf(stderr, "  %-36s %12.1f ns/op %14.0f ops/s\n", name.c_str(), best_ns, 1e9 / best_ns);
+  return {name, best_ns, 1e9 / best_ns};
 }
 
 const std::string kConstant1k(1024, 'x');
@@ -114,6 +205,7 @@ class RedisServer {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 9 && std::string(argv[1]) == "--reader") return RunReader(argv);
   if (argc < 3) Die("usage: docstore_bench OUT.json EXTENSION [--quick]");
   const std::string out = argv[1];
   const std::string extension = argv[2];
@@ -140,6 +232,18 @@ int main(int argc, char** argv) {
 
     sqlite3_stmt* doc_get = Prepare(db, "SELECT doc_get(?1)");
     sqlite3_stmt* many = Prepare(db, "SELECT id, doc FROM doc_get_many(?1)");
+    // Every document's JSON, contiguous in private memory: document id's
+    // bytes are [private_offsets[id], private_offsets[id + 1]).
+    std::string private_values;
+    std::vector<size_t> private_offsets(static_cast<size_t>(count) + 2, 0);
+    for (int id = 1; id <= count; ++id) {
+      sqlite3_bind_int64(doc_get, 1, id);
+      if (sqlite3_step(doc_get) != SQLITE_ROW) Die("doc_get found no document");
+      private_values.append(reinterpret_cast<const char*>(sqlite3_column_text(doc_get, 0)),
+                            static_cast<size_t>(sqlite3_column_bytes(doc_get, 0)));
+      sqlite3_reset(doc_get);
+      private_offsets[static_cast<size_t>(id) + 1] = private_values.size();
+    }
     for (const bool skewed : {false, true}) {
       const std::string shape = skewed ? "8020" : "uniform";
       const auto ids = Ids(count, skewed, 1 << 20, skewed ? 2 : 3);
@@ -153,6 +257,17 @@ int main(int argc, char** argv) {
       results.push_back(Measure("docget/hit/" + size + "/" + shape, fast_ops, [&](uint64_t i) {
         sqlite3_bind_int64(doc_get, 1, ids[i & mask]);
         StepOnce(doc_get);
+      }));
+      // The physical yardstick: the same ids looked up in private memory and
+      // their documents (the same bytes, laid out contiguously) copied into a
+      // fresh malloc buffer, as SQLite's result would be.
+      results.push_back(Measure("baseline/inproc_copy/" + size + "/" + shape, fast_ops, [&](uint64_t i) {
+        const auto id = static_cast<size_t>(ids[i & mask]);
+        const size_t bytes = private_offsets[id + 1] - private_offsets[id];
+        char* copy = static_cast<char*>(std::malloc(bytes));
+        std::memcpy(copy, private_values.data() + private_offsets[id], bytes);
+        DoNotOptimize(copy);
+        std::free(copy);
       }));
       std::vector<std::string> batches;
       for (size_t b = 0; b < 4096; ++b) {
@@ -170,6 +285,17 @@ int main(int argc, char** argv) {
         while (sqlite3_step(many) == SQLITE_ROW) sqlite3_column_text(many, 1);
         sqlite3_reset(many);
       }));
+    }
+    if (count == 100000) {
+      // Two processes reading at once (uniform ids), each with its own
+      // connection: their aggregate throughput.
+      // One forked process timed by the same harness is what it compares to.
+      results.push_back(MeasureProcesses("docget/hit_1proc/" + size + "/uniform", path, extension, 1, count, fast_ops));
+      results.push_back(MeasureProcesses("docget/hit_2proc/" + size + "/uniform", path, extension, 2, count, fast_ops));
+      // What the cache's memory holds per byte of its entries.
+      const double used = std::stod(Stat(db, "bytes_used"));
+      const double values = std::stod(Stat(db, "value_bytes"));
+      results.push_back(docstore::bench::Ratio("memory/chunk_bytes_per_value_byte/" + size, used / values));
     }
     // A miss: each id read for the first time since the cache was emptied.
     Exec(db, "SELECT docstore_cache_clear()");

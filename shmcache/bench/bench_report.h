@@ -12,11 +12,21 @@
 
 namespace docstore::bench {
 
+// A timing (ns_per_op, ops_per_s), or a ratio that is not a time (a hit
+// ratio, bytes per byte): then `ratio` holds it and the two times are 0.
+// bench.json writes a timing as {"name", "ns_per_op", "ops_per_s"} and a
+// ratio as {"name", "ratio"}.
 struct Result {
   std::string name;
   double ns_per_op;
   double ops_per_s;
+  double ratio = -1;  // < 0: a timing
 };
+
+inline Result Ratio(const std::string& name, double ratio) {
+  std::fprintf(stderr, "  %-36s %12.4f (ratio)\n", name.c_str(), ratio);
+  return Result{name, 0, 0, ratio};
+}
 
 // Runs `op(i)` for i = 0..ops-1, `repeats` times, and keeps the fastest pass:
 // on a shared, noisy machine the minimum is the most repeatable estimate of
@@ -45,9 +55,14 @@ inline void WriteJson(const std::string& path, const std::vector<Result>& result
   }
   std::fprintf(f, "[\n");
   for (size_t i = 0; i < results.size(); ++i) {
-    std::fprintf(f, "  {\"name\": \"%s\", \"ns_per_op\": %.2f, \"ops_per_s\": %.0f}%s\n",
-                 results[i].name.c_str(), results[i].ns_per_op, results[i].ops_per_s,
-                 i + 1 < results.size() ? "," : "");
+    const Result& r = results[i];
+    const char* separator = i + 1 < results.size() ? "," : "";
+    if (r.ratio >= 0) {
+      std::fprintf(f, "  {\"name\": \"%s\", \"ratio\": %.6f}%s\n", r.name.c_str(), r.ratio, separator);
+    } else {
+      std::fprintf(f, "  {\"name\": \"%s\", \"ns_per_op\": %.2f, \"ops_per_s\": %.0f}%s\n", r.name.c_str(),
+                   r.ns_per_op, r.ops_per_s, separator);
+    }
   }
   std::fprintf(f, "]\n");
   std::fclose(f);

@@ -16,12 +16,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <list>
 #include <memory>
 #include <random>
 #include <string>
@@ -104,6 +107,82 @@ std::vector<uint64_t> MakeOrder(uint64_t seed) {
   std::fprintf(stderr, "shmcache_bench: %s\n", what.c_str());
   RemoveSegments();
   std::exit(1);
+}
+
+// ---------------------------------------------------------------------------
+// Eviction policy: the segment's hit ratio on a Zipf(0.99) trace beside
+// exact LRU's, simulated on the same trace with as many entries as the
+// segment holds.
+
+constexpr size_t kPolicyIds = 100000;
+constexpr size_t kPolicyReads = 1000000;
+
+// kPolicyReads ids drawn from Zipf(0.99) over kPolicyIds, the ranks spread
+// over the id space by a fixed permutation (so hot ids land in every shard).
+std::vector<uint64_t> ZipfTrace(uint64_t seed) {
+  std::vector<double> cdf(kPolicyIds);
+  double sum = 0;
+  for (size_t i = 0; i < kPolicyIds; ++i) cdf[i] = sum += 1.0 / std::pow(static_cast<double>(i + 1), 0.99);
+  std::vector<uint64_t> id_of_rank(kPolicyIds);
+  for (size_t i = 0; i < kPolicyIds; ++i) id_of_rank[i] = KeyOf(i);
+  std::mt19937_64 rng(seed);
+  std::shuffle(id_of_rank.begin(), id_of_rank.end(), rng);
+  std::uniform_real_distribution<double> uniform(0, sum);
+  std::vector<uint64_t> trace(kPolicyReads);
+  for (uint64_t& id : trace) {
+    const size_t rank = static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), uniform(rng)) - cdf.begin());
+    id = id_of_rank[std::min(rank, kPolicyIds - 1)];
+  }
+  return trace;
+}
+
+double LruHitRatio(const std::vector<uint64_t>& trace, size_t capacity) {
+  std::list<uint64_t> order;  // front: most recent
+  std::unordered_map<uint64_t, std::list<uint64_t>::iterator> where;
+  uint64_t hits = 0;
+  for (const uint64_t id : trace) {
+    const auto it = where.find(id);
+    if (it != where.end()) {
+      ++hits;
+      order.splice(order.begin(), order, it->second);
+      continue;
+    }
+    order.push_front(id);
+    where[id] = order.begin();
+    if (order.size() > capacity) {
+      where.erase(order.back());
+      order.pop_back();
+    }
+  }
+  return static_cast<double>(hits) / static_cast<double>(trace.size());
+}
+
+// Read-through over the segment: a miss puts the value. *entries: how many
+// entries of this size the segment holds.
+double SegmentHitRatio(const std::vector<uint64_t>& trace, const std::string& name, size_t* entries) {
+  shmcache::Options options;
+  options.capacity_bytes = 11ull << 20;  // about a tenth of the ids' values
+  options.max_entry_bytes = 64 << 10;
+  options.pending_slots = 1024;
+  shmcache::Error error;
+  auto segment = shmcache::Segment::OpenOrCreate(name, options, &error);
+  if (segment == nullptr) Die("OpenOrCreate: " + error.message);
+  const std::string value = ValueOf(1);
+  for (uint64_t k = 1; segment->GetStats().evictions == 0; ++k) segment->Put(k, value, 1);
+  *entries = segment->GetStats().entries;
+  segment->Clear();
+  std::string buf;
+  uint64_t hits = 0;
+  for (const uint64_t id : trace) {
+    if (segment->Get(id, &buf) == shmcache::Status::kOk) {
+      ++hits;
+    } else {
+      segment->Put(id, value, 1);
+    }
+  }
+  segment.reset();
+  shmcache::Segment::Remove(name);
+  return static_cast<double>(hits) / static_cast<double>(trace.size());
 }
 
 // ---------------------------------------------------------------------------
@@ -285,7 +364,6 @@ int main(int argc, char** argv) {
   options.capacity_bytes = 32ull << 20;
   options.max_entry_bytes = 64 << 10;
   options.shard_count = 16;
-  options.chunk_bytes = 256;
   shmcache::Error error;
   auto segment = shmcache::Segment::OpenOrCreate(g_shmcache_name, options, &error);
   if (segment == nullptr) Die("OpenOrCreate: " + error.message);
@@ -386,8 +464,21 @@ int main(int argc, char** argv) {
                100.0 * static_cast<double>(overhead) / static_cast<double>(filled.chunk_bytes_used),
                static_cast<double>(overhead) / static_cast<double>(filled.entries));
 
+  results.push_back(docstore::bench::Ratio("shmcache/chunk_bytes_per_value_byte",
+                                           static_cast<double>(filled.chunk_bytes_used) /
+                                               static_cast<double>(filled.value_bytes)));
   segment.reset();
   RemoveSegments();
+
+  {
+    const std::vector<uint64_t> trace = ZipfTrace(99);
+    size_t entries = 0;
+    const double ratio = SegmentHitRatio(trace, g_shmcache_name, &entries);
+    std::fprintf(stderr, "eviction on Zipf(0.99), %zu reads of %zu ids, %zu entries held (%.1f%% of the ids):\n",
+                 kPolicyReads, kPolicyIds, entries, 100.0 * static_cast<double>(entries) / kPolicyIds);
+    results.push_back(docstore::bench::Ratio("policy/hit_ratio/zipf099", ratio));
+    results.push_back(docstore::bench::Ratio("policy/hit_ratio_lru/zipf099", LruHitRatio(trace, entries)));
+  }
   docstore::bench::WriteJson(out, results);
   std::fprintf(stderr, "wrote %s\n", out.c_str());
   return 0;

@@ -30,6 +30,10 @@ namespace {
 
 void (*g_put_crash_point)() = nullptr;
 
+// Counts forks in this process's line (see Impl::Counters).
+std::atomic<uint64_t> g_forks{0};
+[[maybe_unused]] const int g_fork_handler = pthread_atfork(nullptr, nullptr, [] { g_forks.fetch_add(1); });
+
 constexpr uint64_t kMinSegmentBytes = 64 * 1024;
 constexpr uint64_t kMaxSegmentBytes = 1ull << 40;
 constexpr uint64_t kMaxEntryLimit = 1ull << 30;  // value_bytes is stored in 32 bits
@@ -112,7 +116,11 @@ struct Segment::Impl {
   uint8_t* base = nullptr;
   Limits limits{};
   Geometry geometry{};
-  size_t reader_slot = static_cast<size_t>(getpid()) % kReaderSlots;
+  // This process's slot of reader counters. A process forked after attaching
+  // (a pre-forking server) must not share its parent's: the slot is chosen
+  // again from the pid after every fork.
+  mutable size_t reader_slot = 0;
+  mutable uint64_t reader_slot_forks = ~uint64_t{0};
   PendingTable pending;
 
   void MapPendingTable() {
@@ -222,7 +230,14 @@ struct Segment::Impl {
     });
   }
 
-  ReaderCounters& Counters() const { return header->reader_counters[reader_slot]; }
+  ReaderCounters& Counters() const {
+    const uint64_t forks = g_forks.load(std::memory_order_relaxed);
+    if (forks != reader_slot_forks) {
+      reader_slot = static_cast<size_t>(getpid()) % kReaderSlots;
+      reader_slot_forks = forks;
+    }
+    return header->reader_counters[reader_slot];
+  }
 
   enum class ReadOutcome { kHit, kMiss, kUnsettled };
 
