@@ -117,6 +117,7 @@ class DocumentCache {
     size_t stored = 0;
     uint64_t version = 0;
     const size_t min_bytes = codec_.min_entry_bytes();
+    segment_->PrefetchRecordAccess(static_cast<uint64_t>(id));  // a hit records an access next
     const auto status = segment_->CopyOut(
         static_cast<uint64_t>(id),
         [&](size_t bytes) -> char* {

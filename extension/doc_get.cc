@@ -13,6 +13,7 @@
 // fraction: an error.
 #include "doc_get.h"
 
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -30,22 +31,25 @@ void DocGet(sqlite3_context* ctx, int, sqlite3_value** argv) {
   CacheClient& client = state->cache();
   DocumentCache* cache = client.Cache();
   if (cache != nullptr && cache->reads_enabled()) {
-    // A hit: one copy, from the segment into memory SQLite takes over.
+    // A hit: one copy, from the segment into memory SQLite takes over. It
+    // comes from malloc, not sqlite3_malloc: SQLite's allocator takes a
+    // mutex for its statistics on every call, and SQLite frees the result
+    // with the destructor given, free.
     char* text = nullptr;
     const size_t length = cache->Get(*id, [&text](size_t capacity) {
-      sqlite3_free(text);  // called again if a writer got in the way
-      text = static_cast<char*>(sqlite3_malloc64(capacity));
+      std::free(text);  // called again if a writer got in the way
+      text = static_cast<char*>(std::malloc(capacity));
       return text;
     });
     if (length != 0) {
       if (Status status = client.RecordAccess(cache, *id); !status.ok()) {
-        sqlite3_free(text);
+        std::free(text);
         return ResultError(ctx, "doc_get", status);
       }
-      sqlite3_result_text64(ctx, text, length, sqlite3_free, SQLITE_UTF8);
+      sqlite3_result_text64(ctx, text, length, std::free, SQLITE_UTF8);
       return;
     }
-    sqlite3_free(text);
+    std::free(text);
   }
   std::string& json = state->scratch();
   Status status = state->ReadDocument(*id, &json);

@@ -24,6 +24,8 @@ class PendingTable {
   void Initialize(uint64_t instance);
 
   Status Record(uint64_t key, int64_t at_ms);
+  // Starts loading what Record(key) will touch.
+  void Prefetch(uint64_t key) const;
   void ForEach(const std::function<void(const PendingAccess&)>& visit);
   PendingTotals Totals();
   uint64_t FullestPercent();

@@ -974,6 +974,8 @@ uint64_t Segment::EntryMetadataBytes(uint64_t, uint32_t) { return kRecordHeader;
 
 Status Segment::RecordAccess(uint64_t key, int64_t at_ms) { return impl_->pending.Record(key, at_ms); }
 
+void Segment::PrefetchRecordAccess(uint64_t key) const { impl_->pending.Prefetch(key); }
+
 void Segment::ForEachPending(const std::function<void(const PendingAccess&)>& visit) {
   impl_->pending.ForEach(visit);
 }

@@ -269,6 +269,10 @@ class Segment {
   // table has no room: the caller must flush (AccessFlush) and try again;
   // nothing was recorded. kInvalidArgument for key 0.
   Status RecordAccess(uint64_t key, int64_t at_ms);
+  // A hint, for a caller about to read `key` and then record an access to
+  // it: the memory RecordAccess will touch starts loading now, while the read
+  // waits on its own (no lock, no effect on anything else).
+  void PrefetchRecordAccess(uint64_t key) const;
   // Every pending access, shard by shard (a key frozen for a flush and
   // recorded again since appears twice).
   void ForEachPending(const std::function<void(const PendingAccess&)>& visit);
