@@ -111,6 +111,13 @@ Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* js
   if (rc != SQLITE_ROW) return Status::Error(sqlite3_errmsg(db_));
   const DocumentRow row = RenderDocument(by_id, json);
   DocumentCache* cache = Cache();
+  if (cache != nullptr && MayFill()) {
+    // Fences raised by a transaction of this connection that has ended: a
+    // commit's are at or below this snapshot's clock already; a rollback's
+    // come down to it.
+    for (const shmcache::FenceMark& mark : raised_) cache->LowerFence(mark, row.snapshot_clock);
+    raised_.clear();
+  }
   if (cache != nullptr && cache->reads_enabled()) {
     if (MayFill()) {
       cache->Fill(id, *json, row);
@@ -152,7 +159,13 @@ Status CacheClient::Invalidate(int64_t id, int64_t clock, const std::string* dat
         " the main one to write to it");
   }
   if (DocumentCache* cache = Cache()) {
-    cache->Invalidate(id, clock);
+    const shmcache::FenceMark mark = cache->Invalidate(id, clock);
+    auto same_shard = [&mark](const shmcache::FenceMark& m) { return m.shard == mark.shard; };
+    if (auto it = std::find_if(raised_.begin(), raised_.end(), same_shard); it != raised_.end()) {
+      *it = mark;
+    } else {
+      raised_.push_back(mark);
+    }
     return Status::Ok();
   }
   if (writes_safe_uncached_) return Status::Ok();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "access_flusher.h"
 #include "document_cache.h"
@@ -71,6 +72,10 @@ class CacheClient {
   sqlite3* const db_;
   std::shared_ptr<DocumentCache> cache_;
   std::string main_database_id_;
+  // The fences this connection raised and has not brought down yet (one
+  // mark per shard, the latest): lowered on the first read through outside
+  // a write transaction (document_cache.h, "Rollbacks").
+  std::vector<shmcache::FenceMark> raised_;
   bool attach_final_ = false;         // a failure retrying cannot fix
   bool writes_safe_uncached_ = false; // no segment can exist that writes must invalidate
   std::string unavailable_ = "not attached yet";

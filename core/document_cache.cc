@@ -108,8 +108,12 @@ void DocumentCache::NoteFillSkipped() {
   AddSegmentCounter(segment_.get(), SegmentCounter::kFillsSkippedInTransaction, 1);
 }
 
-void DocumentCache::Invalidate(int64_t id, int64_t clock) {
-  segment_->Invalidate(static_cast<uint64_t>(id), Unsigned(clock));
+shmcache::FenceMark DocumentCache::Invalidate(int64_t id, int64_t clock) {
+  return segment_->Invalidate(static_cast<uint64_t>(id), Unsigned(clock));
+}
+
+void DocumentCache::LowerFence(const shmcache::FenceMark& mark, int64_t snapshot_clock) {
+  segment_->LowerFence(mark, Unsigned(snapshot_clock));
 }
 
 void DocumentCache::RaiseFences(int64_t clock) { segment_->RaiseFences(Unsigned(clock)); }

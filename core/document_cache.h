@@ -32,9 +32,17 @@
 //   Attaching    a process raises every fence to the committed clock when it
 //                first attaches (a new segment starts at 0), so no snapshot
 //                older than what is committed then fills.
-//   Rollbacks    leave the fence above the database's clock until the next
-//                write catches up: fills are refused meanwhile, which costs
-//                speed, never correctness.
+//   Rollbacks    leave the fence above the database's clock. The connection
+//                that rolled back brings the fences it raised down again
+//                (LowerFence) on its next read through, to the clock of that
+//                read's snapshot, taken after the rollback: safe because
+//                SQLite serialises writers, so any write that raised the fence
+//                before this connection's did committed before its rollback
+//                (the snapshot has it), and any write that raised it after
+//                bumped the shard's raise count, which makes LowerFence leave
+//                it. A connection that never reads again (or is killed)
+//                leaves its fences up until writes catch up: that costs
+//                fills, never correctness.
 //   Crashes      cost cached entries, never a stale one: shmcache resets a
 //                shard whose lock holder died, and keeps its fence.
 //   Reads        of a cached entry are lock-free (shmcache's sequence check)
@@ -137,7 +145,12 @@ class DocumentCache {
   void NoteFillSkipped();
 
   // --- Writes --------------------------------------------------------------
-  void Invalidate(int64_t id, int64_t clock);
+  // What LowerFence needs to undo the fence raise, should the write roll back.
+  shmcache::FenceMark Invalidate(int64_t id, int64_t clock);
+  // After the write transaction that made `mark` ended: its shard's fence
+  // comes down to `snapshot_clock` (a clock read after the end) unless
+  // another write raised it since.
+  void LowerFence(const shmcache::FenceMark& mark, int64_t snapshot_clock);
   // Raises every fence to `clock`: a newly attached process's first step.
   void RaiseFences(int64_t clock);
   // Drops every entry; returns how many there were.

@@ -163,6 +163,37 @@ TEST_F(CacheTest, ATransactionReadsItsOwnWritesAndRollbackLeavesNothingCached) {
   EXPECT_GE(StatNumber("fills_skipped"), 2);
 }
 
+// A rolled-back write leaves no fence behind that stops fills: the writer's
+// next read brings it down, and the document it fills is served to others.
+TEST_F(CacheTest, FillsResumeAfterARolledBackWrite) {
+  db_->Exec("BEGIN");
+  db_->Exec("UPDATE documents SET title = 'rolled back' WHERE id = 1");
+  db_->Exec("ROLLBACK");
+  const std::string json = db_->Value("SELECT doc_get(1)");
+  EXPECT_NE(json.find("\"title\":\"one\""), std::string::npos) << json;
+  EXPECT_EQ(CachedCount(1), "1");
+  const pid_t child = fork();
+  if (child == 0) {
+    int code = 1;
+    {
+      Database db(path());
+      const long hits = std::strtol(db.Value("SELECT value FROM docstore_stats WHERE name = 'hits'").c_str(), nullptr, 10);
+      const bool served = db.Value("SELECT doc_get(1)") == json;
+      const long after = std::strtol(db.Value("SELECT value FROM docstore_stats WHERE name = 'hits'").c_str(), nullptr, 10);
+      code = !served ? 2 : after != hits + 1 ? 3 : 0;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: another document, 3: not a hit";
+  // A write that commits afterwards still fences the old version out.
+  db_->Exec("UPDATE documents SET title = 'committed' WHERE id = 1");
+  EXPECT_EQ(CachedCount(1), "0");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("committed"), std::string::npos);
+}
+
 TEST_F(CacheTest, AReadInsideAWritingStatementIsNotCached) {
   db_->Exec("CREATE TABLE copies(doc TEXT)");
   db_->Exec("UPDATE documents SET title = 'edited' WHERE id = 2");

@@ -858,17 +858,20 @@ void Segment::RaiseFences(uint64_t fence) {
     const Impl::Shard s = impl_->ShardAt(i);
     impl_->WithShard(s, 0, [&] {
       if (fence > s.h->fence) s.h->fence = fence;
+      ++s.h->fence_generation;
       return 0;
     });
   }
 }
 
-void Segment::Invalidate(uint64_t key, uint64_t fence) {
+FenceMark Segment::Invalidate(uint64_t key, uint64_t fence) {
   Impl& impl = *impl_;
   uint32_t bucket;
   const Impl::Shard s = impl.ShardFor(key, &bucket);
+  FenceMark mark{static_cast<uint32_t>(s.h - impl.ShardAt(0).h), 0};
   impl.WithShard(s, 0, [&] {
     if (fence > s.h->fence) s.h->fence = fence;
+    mark.generation = ++s.h->fence_generation;
     ++s.h->invalidations;
     const uint32_t index = Impl::Find(s, bucket, key);
     if (index != kNil) {
@@ -876,6 +879,17 @@ void Segment::Invalidate(uint64_t key, uint64_t fence) {
       ++s.h->erases;
     }
     return 0;
+  });
+  return mark;
+}
+
+bool Segment::LowerFence(const FenceMark& mark, uint64_t fence) {
+  if (mark.shard >= impl_->limits.shard_count) return false;
+  const Impl::Shard s = impl_->ShardAt(mark.shard);
+  return impl_->WithShard(s, false, [&] {
+    if (s.h->fence_generation != mark.generation || s.h->fence <= fence) return false;
+    s.h->fence = fence;
+    return true;
   });
 }
 

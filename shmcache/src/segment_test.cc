@@ -602,6 +602,28 @@ TEST_F(SegmentTest, InvalidateFencesOlderSnapshots) {
   EXPECT_GE(stats.erases, 2u);
 }
 
+TEST_F(SegmentTest, LowerFenceUndoesOnlyTheLastRaise) {
+  Options options = SmallOptions();
+  options.shard_count = 1;
+  auto segment = Create(options);
+  ASSERT_NE(segment, nullptr);
+  const FenceMark mark = segment->Invalidate(1, 10);
+  EXPECT_EQ(segment->PutIfFresh(2, "v", 1, 5), Status::kFenced);
+  EXPECT_TRUE(segment->LowerFence(mark, 5));
+  EXPECT_EQ(segment->PutIfFresh(2, "v", 1, 5), Status::kOk);
+  EXPECT_EQ(segment->PutIfFresh(3, "v", 1, 4), Status::kFenced);  // down to 5, not below
+  EXPECT_FALSE(segment->LowerFence(mark, 5));  // nothing above 5 to bring down
+  // A raise after the mark's keeps the fence up.
+  const FenceMark first = segment->Invalidate(1, 20);
+  segment->Invalidate(4, 21);
+  EXPECT_FALSE(segment->LowerFence(first, 5));
+  EXPECT_EQ(segment->PutIfFresh(2, "v", 1, 20), Status::kFenced);
+  const FenceMark last = segment->Invalidate(1, 22);
+  segment->RaiseFences(22);
+  EXPECT_FALSE(segment->LowerFence(last, 5));
+  EXPECT_FALSE(segment->LowerFence(FenceMark{7, 0}, 0));  // no such shard
+}
+
 TEST_F(SegmentTest, InvalidateOfAnAbsentKeyStillRaisesTheFence) {
   auto segment = Create(SmallOptions());
   ASSERT_NE(segment, nullptr);

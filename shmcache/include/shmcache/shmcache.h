@@ -58,7 +58,9 @@
 // Fences. Each shard has a fence, raised by Invalidate(key, fence). PutIfFresh
 // with a snapshot number below its shard's fence is refused. The check and the
 // insert happen under the shard lock, and Invalidate raises the fence before
-// it erases, so a Put that raced ahead of an Invalidate is erased by it. The
+// it erases, so a Put that raced ahead of an Invalidate is erased by it. A
+// fence goes down only through LowerFence, and only if no raise came to its
+// shard since the one being undone. The
 // extension uses this to keep readers with old database snapshots from
 // planting old documents (core/document_cache.h).
 //
@@ -192,6 +194,13 @@ struct PendingTotals {
   uint64_t lock_recoveries = 0;
 };
 
+// Which shard an Invalidate raised, and that shard's count of raises after
+// it.
+struct FenceMark {
+  uint32_t shard = 0;
+  uint64_t generation = 0;
+};
+
 namespace internal {
 class PendingTable;
 }
@@ -242,7 +251,13 @@ class Segment {
   // the value is shorter.
   Status PatchTail(uint64_t key, std::string_view bytes);
   // Raises the key's shard fence to `fence` (never lowers it), then erases.
-  void Invalidate(uint64_t key, uint64_t fence);
+  // Returns what LowerFence needs to undo the raise.
+  FenceMark Invalidate(uint64_t key, uint64_t fence);
+  // Lowers the fence of `mark`'s shard to `fence` if it is above it and no
+  // Invalidate or RaiseFences came to that shard since the one that returned
+  // `mark`; true if it did. For a writer whose transaction rolled back (see
+  // core/document_cache.h for when that is safe).
+  bool LowerFence(const FenceMark& mark, uint64_t fence);
   // Raises every shard's fence to at least `fence`.
   void RaiseFences(uint64_t fence);
   Status Erase(uint64_t key);
