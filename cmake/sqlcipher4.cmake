@@ -10,13 +10,9 @@
 #     its 9 MB again;
 #   - an installed SQLCipher 4: a prefix with include/sqlcipher/sqlite3.h (or
 #     include/sqlite3.h) and lib/libsqlcipher.{so,a}.
-# Default: the amalgamation in the npm package @journeyapps/sqlcipher, which
-# scripts/build installs into tests/clients/node_modules.
-
-set(DOCSTORE_SQLCIPHER4_DEFAULT
-  ${PROJECT_SOURCE_DIR}/tests/clients/node_modules/@journeyapps/sqlcipher/deps/sqlcipher-amalgamation)
-set(DOCSTORE_SQLCIPHER4 ${DOCSTORE_SQLCIPHER4_DEFAULT} CACHE PATH
-  "SQLCipher 4: an amalgamation directory or an installed prefix")
+# Included only when DOCSTORE_SQLCIPHER4 is given: scripts/test and
+# scripts/bench give the amalgamation of the npm package
+# @journeyapps/sqlcipher, which they install into tests/clients/node_modules.
 
 find_package(Threads REQUIRED)
 
@@ -61,8 +57,8 @@ elseif(EXISTS ${DOCSTORE_SQLCIPHER4}/include/sqlcipher/sqlite3.h OR EXISTS ${DOC
 else()
   message(FATAL_ERROR
     "No SQLCipher 4 at DOCSTORE_SQLCIPHER4=${DOCSTORE_SQLCIPHER4}.\n"
-    "scripts/build installs one (npm ci in tests/clients, @journeyapps/sqlcipher); "
-    "or pass -DDOCSTORE_SQLCIPHER4= an amalgamation directory (sqlite3.c) or an installed prefix.")
+    "Pass -DDOCSTORE_SQLCIPHER4= an amalgamation directory (sqlite3.c) or an installed prefix "
+    "(scripts/test installs the npm package @journeyapps/sqlcipher and passes its amalgamation).")
 endif()
 
 # SQLCipher 4.0 is SQLite 3.26; Debian's 3.4 (SQLite 3.15) is not it.

@@ -2,11 +2,10 @@
 #ifndef DOCSTORE_EXTENSION_BUILD_INFO_H_
 #define DOCSTORE_EXTENSION_BUILD_INFO_H_
 
+#include "docstore_version.h"
 #include "sqlite_api.h"
 
 namespace docstore {
-
-inline constexpr const char* kExtensionVersion = "0.1.0";
 
 #ifdef DOCSTORE_SQLCIPHER_BUILD
 inline constexpr const char* kBuildVariant = "sqlcipher";

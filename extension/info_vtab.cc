@@ -1,9 +1,12 @@
-// docstore_info: what is loaded, and into what.
+// docstore_info: what is loaded, and into what; docstore_version(): the
+// version alone (the convention of vec_version(), sqlean_version()).
 //
+//   SELECT docstore_version();  -- '0.2.0'
 //   SELECT * FROM docstore_info;
 //   name             value
 //   ---------------  ----------------
-//   extension        0.1.0
+//   extension        0.2.0
+//   commit           the git commit it was built from
 //   build            sqlite | sqlcipher
 //   built_against    3.40.1
 //   runtime          3.40.1
@@ -28,7 +31,8 @@ NameValueRows InfoRows(ConnectionState* state) {
       ReadSchemaVersion(db, &schema_version) ? std::to_string(schema_version) : "unreadable";
   const std::string fulltext = FulltextModule(db);
   return {
-      {"extension", kExtensionVersion},
+      {"extension", kDocstoreVersion},
+      {"commit", kDocstoreCommit},
       {"build", kBuildVariant},
       {"built_against", kBuiltAgainstVersion},
       {"runtime", sqlite3_libversion()},
@@ -38,9 +42,20 @@ NameValueRows InfoRows(ConnectionState* state) {
   };
 }
 
+void Version(sqlite3_context* ctx, int, sqlite3_value**) {
+  sqlite3_result_text(ctx, kDocstoreVersion, -1, SQLITE_STATIC);
+}
+
 }  // namespace
 
 int RegisterInfoModule(sqlite3* db, ConnectionState* state) {
+  int flags = SQLITE_UTF8;
+#ifdef SQLITE_DETERMINISTIC
+  flags |= SQLITE_DETERMINISTIC;
+#endif
+  const int rc = sqlite3_create_function_v2(db, "docstore_version", 0, flags, nullptr, Version, nullptr, nullptr,
+                                            nullptr);
+  if (rc != SQLITE_OK) return rc;
   return RegisterNameValueTable(db, "docstore_info", state, InfoRows, /*close_anchor=*/true);
 }
 

@@ -1,13 +1,20 @@
 # Sourced by the scripts in this folder: installs what docstore needs from
 # Debian's packages, by name, and only what is missing.
 
-# Everything the build, the tests and the demo use.
+# What the build and the demo use.
 DOCSTORE_PACKAGES=(
-  g++ cmake make pkg-config
+  g++ cmake make pkg-config git
   sqlite3 libsqlite3-dev
   sqlcipher libsqlcipher-dev
-  libboost-dev libgtest-dev libssl-dev
-  python3 nodejs
+  libboost-dev libssl-dev
+  python3
+)
+# And what the tests add: GoogleTest, the Node clients, and the tools that
+# build and check the packages (scripts/package, tests/packaging).
+DOCSTORE_TEST_PACKAGES=(
+  libgtest-dev nodejs
+  dpkg-dev lintian
+  python3-venv python3-pip python3-setuptools python3-wheel
 )
 
 # ensure_packages PKG... : apt-get install the ones not installed yet.
@@ -34,7 +41,7 @@ DOCSTORE_JOBS="$(nproc)"
 
 # The npm packages of tests/clients, as package-lock.json pins them:
 # better-sqlite3, and @journeyapps/sqlcipher, whose SQLCipher 4 amalgamation
-# the build links (cmake/sqlcipher4.cmake). Their bindings compile against the
+# the tests and benchmarks link (cmake/sqlcipher4.cmake). Their bindings compile against the
 # installed Node's headers, with nothing downloaded but the packages.
 ensure_node_clients() {
   local clients="$DOCSTORE_ROOT/tests/clients"
@@ -46,10 +53,16 @@ ensure_node_clients() {
   cp "$clients/package-lock.json" "$stamp"
 }
 
+# The -D option that gives the build SQLCipher 4, which the tests and the
+# benchmarks need: the amalgamation of the npm package @journeyapps/sqlcipher,
+# installed first (ensure_node_clients).
+sqlcipher4_option() {
+  ensure_node_clients
+  echo "-DDOCSTORE_SQLCIPHER4=$DOCSTORE_ROOT/tests/clients/node_modules/@journeyapps/sqlcipher/deps/sqlcipher-amalgamation"
+}
+
 # configure_and_build DIR [cmake args...] [-- targets...]: a CMake build tree
-# in DIR, all of it or the targets named. Without a -DDOCSTORE_SQLCIPHER4=...
-# among the args, SQLCipher 4 is the amalgamation of the npm package,
-# installed first.
+# in DIR, all of it or the targets named.
 configure_and_build() {
   local dir="$1"
   shift
@@ -57,7 +70,6 @@ configure_and_build() {
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do configure+=("$1"); shift; done
   [ $# -gt 0 ] && shift
   [ $# -gt 0 ] && targets=(--target "$@")
-  case " ${configure[*]} " in *" -DDOCSTORE_SQLCIPHER4="* | *" -DDOCSTORE_SQLCIPHER4:"*) ;; *) ensure_node_clients ;; esac
   cmake -S "$DOCSTORE_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "${configure[@]}" >/dev/null
   cmake --build "$dir" -j "$DOCSTORE_JOBS" "${targets[@]}"
 }

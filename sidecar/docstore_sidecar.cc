@@ -14,10 +14,12 @@
 //                       the cipher settings the application applies after its
 //                       key (SQLCipher 3 databases: --cipher-compatibility 3)
 //     --verbose         one line per flush (otherwise one line per error)
+//     --version         the version, and the SQLite/SQLCipher it is linked with
 //
 // It attaches to the segment the database's clients made and never creates
 // one: until one exists there is nothing to flush, and it looks again at
-// every interval (--once: exits 0 at once). Linked with SQLCipher 4. SIGTERM
+// every interval (--once: exits 0 at once). Linked with SQLCipher 4 (or 3.4,
+// see --version). SIGTERM
 // or SIGINT: a last flush, then exit 0. The
 // key is never taken from the command line, where other users could read it;
 // it is derived once, when the database is opened, not per flush. A sidecar
@@ -43,6 +45,7 @@
 #include <utility>
 
 #include "access_flusher.h"
+#include "docstore_version.h"
 #include "document_cache.h"
 #include "sqlite_api.h"
 #include "sqlite_util.h"
@@ -51,6 +54,13 @@ namespace docstore {
 namespace {
 
 std::atomic<bool> stop_requested{false};
+
+// Which SQLCipher line this build reads (cmake: DOCSTORE_SQLCIPHER4).
+#if SQLITE_VERSION_NUMBER >= 3026000
+constexpr const char* kLinkedCipher = " (SQLCipher 4: plain databases and keyed ones of both lines)";
+#else
+constexpr const char* kLinkedCipher = " (SQLCipher 3.4: plain databases and SQLCipher 3 ones)";
+#endif
 
 void RequestStop(int) { stop_requested = true; }
 
@@ -75,7 +85,7 @@ struct Options {
 [[noreturn]] void Usage(const char* problem) {
   if (problem != nullptr) std::fprintf(stderr, "docstore-sidecar: %s\n", problem);
   std::fprintf(problem != nullptr ? stderr : stdout,
-               "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--verbose]\n"
+               "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--verbose] [--version]\n"
                "                        [--key-file PATH | --key-fd N] [--raw-key]\n"
                "                        [--cipher-compatibility 3|4] [--kdf-iter N] [--cipher-page-size N]\n"
                "                        DATABASE\n");
@@ -124,6 +134,10 @@ Options ParseOptions(int argc, char** argv) {
       if ((o.cipher_page_size & (o.cipher_page_size - 1)) != 0) Usage("--cipher-page-size must be a power of two");
     } else if (arg == "--help" || arg == "-h") {
       Usage(nullptr);
+    } else if (arg == "--version") {
+      std::printf("docstore-sidecar %s (commit %s), linked with SQLite %s%s\n", kDocstoreVersion, kDocstoreCommit,
+                  sqlite3_libversion(), kLinkedCipher);
+      std::exit(0);
     } else if (!arg.empty() && arg[0] == '-') {
       Usage(("unknown option " + arg).c_str());
     } else if (o.database.empty()) {

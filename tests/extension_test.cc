@@ -282,7 +282,10 @@ TEST_F(ExtensionTest, LoadingTwiceKeepsWorkingAndClosesCleanly) {
   EXPECT_NE(db_->Value("SELECT doc_get(1)"), "NULL");
   db_->Load();
   EXPECT_NE(db_->Value("SELECT doc_get(1)"), "NULL");
-  EXPECT_EQ(db_->Value("SELECT count(*) FROM docstore_info"), "7");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM docstore_info"), "8");
+  // One version, the project's, in docstore_version() and docstore_info.
+  EXPECT_EQ(db_->Value("SELECT docstore_version()"), DOCSTORE_VERSION);
+  EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'extension'"), DOCSTORE_VERSION);
   EXPECT_EQ(db_->CloseStrict(), SQLITE_OK);
   db_.reset();
 }
