@@ -15,7 +15,7 @@
 namespace shmcache::internal {
 
 inline constexpr uint64_t kMagic = 0x3145484341434d53ull;  // "SMCACHE1" read as little-endian bytes
-inline constexpr uint32_t kLayoutVersion = 2;  // 2: contiguous entries in a ring; pending slots placed by MixKey
+inline constexpr uint32_t kLayoutVersion = 3;  // 3: contiguous entries in a ring; pending tables without a lock
 inline constexpr uint32_t kNil = 0xFFFFFFFFu;
 inline constexpr uint64_t kPage = 4096;
 
@@ -139,38 +139,62 @@ bool ComputeGeometry(uint64_t segment_bytes, uint32_t shard_count, uint32_t chun
 // --- The pending-access table (pending_table.cc) ----------------------------
 //
 // Per shard, two open-addressed tables of (key, count, last_ms). Recorders
-// add to the active one under the shard's robust mutex; a flush freezes it
-// (gives it a sequence number and makes the other one active), writes it to
-// the database together with that number, then clears it. Every change a
-// recorder makes is a single store, ordered so that a process killed at any
-// instant leaves a table that is consistent: an owner's death is repaired
-// by marking the mutex consistent, never by dropping accesses.
+// add to the active one without a lock: a slot is claimed with a
+// compare-and-swap of its key, then its last_ms raised and its count
+// incremented, each one atomic, in that order, so that a process killed at
+// any instant leaves a table that is consistent (a claimed slot with count 0
+// is no access). A flush freezes the active table (gives it a sequence
+// number and makes the other one active), waits until no recorder can still
+// be adding to it (see RecorderSlot), writes it to the database together with
+// that number, then clears it. The shard's robust mutex serialises flushers'
+// changes to the shard's bookkeeping, and recorders that found no recorder
+// slot free (they record under it).
 
 inline constexpr uint32_t kMinPendingSlots = 16;
 inline constexpr uint32_t kMaxPendingSlots = 1u << 20;
 
+// A recording process's slot: `busy` counts its records in progress. A
+// recorder raises it before it reads which table is active and lowers it
+// after its last store; a flusher makes the other table active before it
+// reads `busy` (both sequentially consistent), so once it has seen every
+// slot at 0 no recorder can still add to the table it froze. A slot whose
+// owner died with `busy` up is told apart by the owner's pid and start time
+// (against pid reuse), and taken over by the next process that needs one.
+inline constexpr uint32_t kRecorderSlots = 128;
+struct alignas(64) RecorderSlot {
+  std::atomic<uint32_t> owner_pid;    // 0: free
+  uint32_t reserved;
+  std::atomic<uint64_t> owner_start;  // the owner's start time (/proc/PID/stat), 0 if unknown
+  std::atomic<uint64_t> busy;
+  std::atomic<uint64_t> recorded;     // accesses its owners recorded, ever
+};
+
 struct alignas(64) PendingHeader {
   pthread_mutex_t flush_mutex;  // one flusher at a time
   uint64_t instance;            // random, fixed at creation
+  RecorderSlot recorders[kRecorderSlots];
 };
 
 struct alignas(64) PendingShard {
   pthread_mutex_t mutex;
-  uint32_t active;        // the table recorders add to: 0 or 1
+  std::atomic<uint32_t> active;  // the table recorders add to: 0 or 1
   uint32_t frozen_table;  // the table a flush took; meaningful while frozen_seq != 0
   uint64_t frozen_seq;    // 0: nothing frozen
   uint64_t next_seq;
-  uint32_t used[2];       // occupied slots per table
-  uint64_t recorded;      // accesses recorded, ever
-  uint64_t refused_full;  // RecordAccess calls that found the table full
+  std::atomic<uint32_t> used[2];  // occupied slots per table
+  uint32_t frozen_quiet;  // 1: no recorder can still add to the frozen table
+  uint32_t reserved;
+  uint64_t recorded;      // accesses recorded under the mutex, ever
+  std::atomic<uint64_t> refused_full;  // RecordAccess calls that found the table full
   uint64_t lock_recoveries;
 };
 
 struct PendingSlot {
-  uint64_t key;  // 0: empty
-  uint64_t count;
-  int64_t last_ms;
+  std::atomic<uint64_t> key;  // 0: empty
+  std::atomic<uint64_t> count;
+  std::atomic<int64_t> last_ms;
 };
+static_assert(std::atomic<int64_t>::is_always_lock_free);
 
 // Bytes of the pending region for `shard_count` shards.
 inline uint64_t PendingRegionBytes(uint32_t shard_count, uint32_t slots_per_shard) {

@@ -3,6 +3,8 @@
 #ifndef SHMCACHE_SRC_PENDING_TABLE_H_
 #define SHMCACHE_SRC_PENDING_TABLE_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -12,6 +14,10 @@
 #include "shmcache/shmcache.h"
 
 namespace shmcache::internal {
+
+// The start time of process `pid`, 0 if unknown, and its state letter
+// (R, S, Z, ...) in *state if given (pending_table.cc).
+uint64_t ProcessStartTime(pid_t pid, char* state);
 
 class PendingTable {
  public:
@@ -23,7 +29,14 @@ class PendingTable {
   // instance id.
   void Initialize(uint64_t instance);
 
-  Status Record(uint64_t key, int64_t at_ms);
+  // Counts one access: without a lock through `recorder` (a slot from
+  // ClaimRecorder), or under the shard's mutex when it is -1.
+  Status Record(uint64_t key, int64_t at_ms, int recorder);
+  // A recorder slot for this process (layout.h, RecorderSlot), or -1 when all
+  // are taken by live processes.
+  int ClaimRecorder();
+  // Gives back this process's slot; no record may be in progress through it.
+  void ReleaseRecorder(int recorder);
   // Starts loading what Record(key) will touch.
   void Prefetch(uint64_t key) const;
   void ForEach(const std::function<void(const PendingAccess&)>& visit);
@@ -38,6 +51,11 @@ class PendingTable {
 
  private:
   RobustLock LockShard(uint32_t shard);
+  Status AddTo(uint32_t shard, uint32_t table, uint64_t mixed, uint64_t key, int64_t at_ms);
+  bool RecorderAlive(const RecorderSlot& r) const;
+  // True once every recorder slot was seen with no record in progress (or
+  // with a dead owner); false after kQuiescenceWait.
+  bool RecordersQuiet() const;
   PendingSlot* Table(uint32_t shard, uint32_t table) const;
   void Repair(uint32_t shard);
 

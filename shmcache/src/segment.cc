@@ -13,6 +13,7 @@
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <random>
 #include <cstring>
 #include <thread>
@@ -122,6 +123,35 @@ struct Segment::Impl {
   mutable size_t reader_slot = 0;
   mutable uint64_t reader_slot_forks = ~uint64_t{0};
   PendingTable pending;
+
+  // This process's recorder slot in the pending table, claimed on first use
+  // and again after a fork (the parent's stays the parent's): the fork count
+  // in the high half, the slot + 2 in the low half (1: none was free, records
+  // take the shard's mutex); 0 until claimed.
+  std::atomic<uint64_t> recorder_state{0};
+  std::mutex recorder_mutex;
+
+  int Recorder() {
+    const uint64_t forks = g_forks.load(std::memory_order_relaxed) & 0xffffffffu;
+    uint64_t state = recorder_state.load(std::memory_order_acquire);
+    if (state == 0 || (state >> 32) != forks) {
+      std::lock_guard lock(recorder_mutex);
+      state = recorder_state.load(std::memory_order_acquire);
+      if (state == 0 || (state >> 32) != forks) {
+        state = (forks << 32) | static_cast<uint64_t>(pending.ClaimRecorder() + 2);
+        recorder_state.store(state, std::memory_order_release);
+      }
+    }
+    return static_cast<int>(state & 0xffffffffu) - 2;
+  }
+
+  ~Impl() {
+    // No call is in progress: the slot goes back, unless it is a parent's.
+    const uint64_t state = recorder_state.load(std::memory_order_acquire);
+    if (state != 0 && (state >> 32) == (g_forks.load() & 0xffffffffu)) {
+      pending.ReleaseRecorder(static_cast<int>(state & 0xffffffffu) - 2);
+    }
+  }
 
   void MapPendingTable() {
     pending = PendingTable(base + geometry.pending_offset, limits.shard_count,
@@ -304,7 +334,7 @@ struct Segment::Impl {
 
   Status Read(uint64_t key, Allocator allocate, void* context, uint64_t* version) {
     uint32_t bucket;
-    const Shard s = ShardFor(key, &bucket);
+    [[maybe_unused]] const Shard s = ShardFor(key, &bucket);  // unused by the TSan build
     uint64_t found_version = 0;
     Status status = Status::kNotFound;
     bool settled = false;
@@ -986,7 +1016,9 @@ uint64_t Segment::AddUserCounter(size_t index, uint64_t delta) {
 
 uint64_t Segment::EntryMetadataBytes(uint64_t, uint32_t) { return kRecordHeader; }
 
-Status Segment::RecordAccess(uint64_t key, int64_t at_ms) { return impl_->pending.Record(key, at_ms); }
+Status Segment::RecordAccess(uint64_t key, int64_t at_ms) {
+  return impl_->pending.Record(key, at_ms, impl_->Recorder());
+}
 
 void Segment::PrefetchRecordAccess(uint64_t key) const { impl_->pending.Prefetch(key); }
 
