@@ -39,9 +39,15 @@
 // therefore share cache lines without bouncing them. Every locked operation
 // takes exactly one shard lock (GetStats/ForEach take them one after another,
 // never two at once), so there is no lock ordering to get wrong.
+// RecordAccess takes no lock either: atomic updates of a slot of the
+// pending table, counted in the process's recorder slot while in progress;
+// a flush switches tables, then waits until no live process is mid-record
+// (src/layout.h has the argument). A process that finds no recorder slot free
+// (more than 128 processes at once) records under the shard's mutex.
 //
-// Crashes. A process killed while holding a shard's lock leaves that shard in
-// an unknown state. The next locker gets EOWNERDEAD, resets the shard (drops
+// Crashes. A process killed mid-RecordAccess leaves that access counted or
+// not (it never returned), and nothing a flush waits for. A process killed
+// while holding a shard's lock leaves that shard in an unknown state. The next locker gets EOWNERDEAD, resets the shard (drops
 // its entries, rebuilds its free list; the fence is kept), marks the mutex
 // consistent and carries on; Stats().lock_recoveries counts it. Other shards
 // are untouched. A process killed outside a lock leaves nothing behind.
