@@ -1,7 +1,5 @@
 #include "connection_state.h"
 
-#include <cstring>
-
 #include "document_entry.h"
 #include "info_vtab.h"
 
@@ -56,28 +54,10 @@ Status ConnectionState::ReadDocument(int64_t id, std::string* json) {
   return cache_.ReadThrough(by_id, id, json);
 }
 
-Status ConnectionState::LoadDocument(int64_t id, DocumentText* text) {
+Status ConnectionState::LoadDocument(int64_t id, std::string* json) {
   DocumentCache* cache = cache_.Cache();
-  if (cache != nullptr && cache->reads_enabled()) {
-    // A hit: one copy, from the segment into memory SQLite can take over.
-    // It comes from malloc, not sqlite3_malloc, whose statistics take a
-    // mutex on every call.
-    const size_t length = cache->Get(id, [text](size_t capacity) {
-      text->data.reset(static_cast<char*>(std::malloc(capacity)));  // again if a writer got in the way
-      return text->data.get();
-    });
-    if (length != 0) {
-      text->size = length;
-      return Status::Ok();
-    }
-  }
-  std::string& json = scratch_;
-  if (Status status = ReadDocument(id, &json); !status.ok()) return status;
-  text->data.reset(static_cast<char*>(std::malloc(json.size() + 1)));
-  if (text->data == nullptr) return Status::Error("out of memory");
-  std::memcpy(text->data.get(), json.data(), json.size());
-  text->size = json.size();
-  return Status::Ok();
+  if (cache != nullptr && cache->reads_enabled() && cache->Get(id, json)) return Status::Ok();
+  return ReadDocument(id, json);
 }
 
 void ConnectionState::FinalizeStatements() {

@@ -6,8 +6,6 @@
 
 #include <array>
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
 #include <string>
 
 #include "cache_client.h"
@@ -15,19 +13,6 @@
 #include "status.h"
 
 namespace docstore {
-
-// A document's JSON in memory from malloc, so that SQLite can take it over as
-// a result (freed with free) instead of copying it.
-struct DocumentText {
-  std::unique_ptr<char, decltype(&std::free)> data{nullptr, &std::free};
-  size_t size = 0;
-
-  // ctx's result, the memory going with it; the text is empty after.
-  void ResultTo(sqlite3_context* ctx) {
-    sqlite3_result_text64(ctx, data.release(), size, std::free, SQLITE_UTF8);
-    size = 0;
-  }
-};
 
 // The statements docstore keeps prepared for the life of a connection.
 enum class CachedStatement {
@@ -67,13 +52,15 @@ class ConnectionState {
 
   void set_close_anchor_connected(bool connected) { close_anchor_connected_ = connected; }
 
-  // Document `id` as doc_get's JSON: from the shared cache (one copy, into
-  // *text), else read through this connection (and filled). kNotFound when
-  // there is no such document.
-  Status LoadDocument(int64_t id, DocumentText* text);
-  // The same, never from the cache.
+  // Document `id` as doc_get's JSON: from the shared cache, else read through
+  // this connection (and filled). kNotFound when there is no such document.
+  Status LoadDocument(int64_t id, std::string* json);
+  // The same, never from the cache (after a miss).
   Status ReadDocument(int64_t id, std::string* json);
 
+  // A buffer reused across calls to build results in, to avoid an allocation
+  // per call.
+  std::string& scratch() { return scratch_; }
 
  private:
   ~ConnectionState() {
@@ -86,7 +73,7 @@ class ConnectionState {
   int references_ = 0;
   bool close_anchor_connected_ = false;
   std::array<sqlite3_stmt*, static_cast<size_t>(CachedStatement::kCount)> statements_{};
-  std::string scratch_;  // reused by every read through, to avoid an allocation per call
+  std::string scratch_;
   CacheClient cache_;
 };
 

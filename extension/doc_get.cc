@@ -13,6 +13,7 @@
 // fraction: an error.
 #include "doc_get.h"
 
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -27,12 +28,35 @@ void DocGet(sqlite3_context* ctx, int, sqlite3_value** argv) {
   std::optional<int64_t> id;
   if (Status status = ReadDocumentId(argv[0], &id); !status.ok()) return ResultError(ctx, "doc_get", status);
   if (!id) return;  // NULL
-  DocumentText text;
-  Status status = state->LoadDocument(*id, &text);
+  CacheClient& client = state->cache();
+  DocumentCache* cache = client.Cache();
+  if (cache != nullptr && cache->reads_enabled()) {
+    // A hit: one copy, from the segment into memory SQLite takes over. It
+    // comes from malloc, not sqlite3_malloc: SQLite's allocator takes a
+    // mutex for its statistics on every call, and SQLite frees the result
+    // with the destructor given, free.
+    char* text = nullptr;
+    const size_t length = cache->Get(*id, [&text](size_t capacity) {
+      std::free(text);  // called again if a writer got in the way
+      text = static_cast<char*>(std::malloc(capacity));
+      return text;
+    });
+    if (length != 0) {
+      if (Status status = client.RecordAccess(cache, *id); !status.ok()) {
+        std::free(text);
+        return ResultError(ctx, "doc_get", status);
+      }
+      sqlite3_result_text64(ctx, text, length, std::free, SQLITE_UTF8);
+      return;
+    }
+    std::free(text);
+  }
+  std::string& json = state->scratch();
+  Status status = state->ReadDocument(*id, &json);
   if (status.IsNotFound()) return;  // NULL
-  if (status.ok()) status = state->cache().RecordAccess(*id);
+  if (status.ok()) status = client.RecordAccess(*id);
   if (!status.ok()) return ResultError(ctx, "doc_get", status);
-  text.ResultTo(ctx);
+  sqlite3_result_text(ctx, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
 }
 
 }  // namespace

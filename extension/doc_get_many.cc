@@ -33,9 +33,7 @@ struct ManyCursor {
   std::vector<int64_t> ids;
   size_t row = 0;
   bool found = false;
-  // The current row's document until xColumn hands it to SQLite; a second
-  // xColumn of the same row (the column used twice) reads it again.
-  DocumentText text;
+  std::string json;
 };
 
 int ManyConnect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
@@ -88,7 +86,7 @@ int LoadRow(ManyCursor* cursor) {
   if (cursor->row >= cursor->ids.size()) return SQLITE_OK;
   auto* table = reinterpret_cast<ManyTable*>(cursor->base.pVtab);
   const int64_t id = cursor->ids[cursor->row];
-  Status status = table->state->LoadDocument(id, &cursor->text);
+  Status status = table->state->LoadDocument(id, &cursor->json);
   cursor->found = status.ok();
   if (status.IsNotFound()) return SQLITE_OK;
   if (status.ok()) status = table->state->cache().RecordAccess(id);
@@ -139,15 +137,8 @@ int ManyColumnValue(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column)
   if (column == kId) {
     sqlite3_result_int64(ctx, cursor->ids[cursor->row]);
   } else if (column == kDoc && cursor->found) {
-    if (cursor->text.data == nullptr) {
-      auto* table = reinterpret_cast<ManyTable*>(base->pVtab);
-      if (Status status = table->state->LoadDocument(cursor->ids[cursor->row], &cursor->text); !status.ok()) {
-        if (status.IsNotFound()) return SQLITE_OK;  // deleted since: NULL
-        SetVtabError(base->pVtab, "doc_get_many", status);
-        return SQLITE_ERROR;
-      }
-    }
-    cursor->text.ResultTo(ctx);
+    sqlite3_result_text(ctx, cursor->json.data(), static_cast<int>(cursor->json.size()),
+                        SQLITE_TRANSIENT);
   }
   return SQLITE_OK;
 }
