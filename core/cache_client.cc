@@ -111,15 +111,18 @@ Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* js
   if (rc != SQLITE_ROW) return Status::Error(sqlite3_errmsg(db_));
   const DocumentRow row = RenderDocument(by_id, json);
   DocumentCache* cache = Cache();
-  if (cache != nullptr && MayFill()) {
+  if (cache == nullptr) return Status::Ok();
+  // Asked once: on SQLite 3.15 it walks the connection's statements.
+  const bool may_fill = MayFill();
+  if (may_fill) {
     // Fences raised by a transaction of this connection that has ended: a
     // commit's are at or below this snapshot's clock already; a rollback's
     // come down to it.
     for (const shmcache::FenceMark& mark : raised_) cache->LowerFence(mark, row.snapshot_clock);
     raised_.clear();
   }
-  if (cache != nullptr && cache->reads_enabled()) {
-    if (MayFill()) {
+  if (cache->reads_enabled()) {
+    if (may_fill) {
       cache->Fill(id, *json, row);
     } else {
       cache->NoteFillSkipped();
