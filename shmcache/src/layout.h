@@ -15,7 +15,7 @@
 namespace shmcache::internal {
 
 inline constexpr uint64_t kMagic = 0x3145484341434d53ull;  // "SMCACHE1" read as little-endian bytes
-inline constexpr uint32_t kLayoutVersion = 3;  // 3: contiguous entries in a ring; pending tables without a lock
+inline constexpr uint32_t kLayoutVersion = 4;  // 4: the source position; 3: contiguous entries in a ring, pending tables without a lock
 inline constexpr uint32_t kNil = 0xFFFFFFFFu;
 inline constexpr uint64_t kPage = 4096;
 
@@ -63,6 +63,11 @@ struct alignas(64) Header {
   Region regions[kMaxRegions];
   std::atomic<uint64_t> user_counters[kUserCounters];
   ReaderCounters reader_counters[kReaderSlots];
+  // The published SourcePosition: written only under source_mutex, read
+  // without a lock under source_seq (odd while a publisher writes it).
+  alignas(64) std::atomic<uint32_t> source_seq;
+  std::atomic<uint64_t> source_words[kSourceWords];
+  pthread_mutex_t source_mutex;
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
@@ -89,9 +94,6 @@ struct alignas(64) ShardHeader {
   uint64_t used_chunks;  // the chunks of live entries
   uint64_t inserts, evictions, erases, invalidations, fenced_puts, refused_too_large,
       lock_recoveries, corruption_resets;
-  // Raised by every Invalidate: a fence lowered back (LowerFence) only if no
-  // Invalidate came since the caller's.
-  uint64_t fence_generation;
 };
 
 // A record is one run of consecutive chunks: a header, then (for an entry)

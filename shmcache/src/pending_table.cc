@@ -256,21 +256,10 @@ uint64_t PendingTable::FullestPercent() {
 }
 
 bool PendingTable::LockFlush(uint32_t wait_ms) {
-  // Bounded: a flusher stopped (SIGSTOP) or waiting on database locks this
-  // caller holds must not hang it. Polled with trylock rather than
-  // pthread_mutex_timedlock, whose EOWNERDEAD TSan does not model.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  int rc;
-  while ((rc = pthread_mutex_trylock(&header_->flush_mutex)) == EBUSY &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (rc == EOWNERDEAD) {
-    // A flusher died: whatever it froze is still frozen, with its seq.
-    pthread_mutex_consistent(&header_->flush_mutex);
-    rc = 0;
-  }
-  return rc == 0;
+  const LockResult locked = LockWithin(&header_->flush_mutex, wait_ms);
+  // A flusher died: whatever it froze is still frozen, with its seq.
+  if (locked == LockResult::kOwnerDied) pthread_mutex_consistent(&header_->flush_mutex);
+  return locked != LockResult::kTimedOut;
 }
 
 void PendingTable::UnlockFlush() { pthread_mutex_unlock(&header_->flush_mutex); }

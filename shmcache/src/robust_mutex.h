@@ -8,7 +8,9 @@
 #include <pthread.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <thread>
 
 namespace shmcache::internal {
 
@@ -48,6 +50,22 @@ class RobustLock {
   pthread_mutex_t* const mutex_;
   bool locked_ = false;
 };
+
+// Takes `mutex` within `wait_ms`, polling: a holder stopped (SIGSTOP) or
+// waiting on something the caller holds must not hang the caller. Polled
+// with trylock rather than pthread_mutex_timedlock, whose EOWNERDEAD TSan
+// does not model. kOwnerDied: taken, and the caller must repair what it
+// guards and call pthread_mutex_consistent.
+enum class LockResult { kLocked, kOwnerDied, kTimedOut };
+inline LockResult LockWithin(pthread_mutex_t* mutex, uint32_t wait_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  int rc;
+  while ((rc = pthread_mutex_trylock(mutex)) == EBUSY && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (rc == EOWNERDEAD) return LockResult::kOwnerDied;
+  return rc == 0 ? LockResult::kLocked : LockResult::kTimedOut;
+}
 
 // splitmix64's finaliser: every bit of the key moves both halves. The low
 // half picks a shard, the high half a place within it.

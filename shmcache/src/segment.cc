@@ -630,6 +630,9 @@ void InitializeSegment(uint8_t* base, const Options& o, const Geometry& g) {
   PendingTable(base + g.pending_offset, o.shard_count, g.pending_slots_per_shard)
       .Initialize(RandomInstance());
   for (auto& counter : header->user_counters) counter.store(0, std::memory_order_relaxed);
+  header->source_seq.store(0, std::memory_order_relaxed);
+  for (auto& word : header->source_words) word.store(0, std::memory_order_relaxed);
+  InitRobustMutex(&header->source_mutex);
   auto* shards = reinterpret_cast<ShardHeader*>(base + g.shards_offset);
   for (uint32_t i = 0; i < o.shard_count; ++i) {
     std::memset(static_cast<void*>(&shards[i]), 0, sizeof(ShardHeader));
@@ -888,20 +891,27 @@ void Segment::RaiseFences(uint64_t fence) {
     const Impl::Shard s = impl_->ShardAt(i);
     impl_->WithShard(s, 0, [&] {
       if (fence > s.h->fence) s.h->fence = fence;
-      ++s.h->fence_generation;
       return 0;
     });
   }
 }
 
-FenceMark Segment::Invalidate(uint64_t key, uint64_t fence) {
+void Segment::ResetFences(uint64_t fence) {
+  for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
+    const Impl::Shard s = impl_->ShardAt(i);
+    impl_->WithShard(s, 0, [&] {
+      s.h->fence = fence;
+      return 0;
+    });
+  }
+}
+
+void Segment::Invalidate(uint64_t key, uint64_t fence) {
   Impl& impl = *impl_;
   uint32_t bucket;
   const Impl::Shard s = impl.ShardFor(key, &bucket);
-  FenceMark mark{static_cast<uint32_t>(s.h - impl.ShardAt(0).h), 0};
   impl.WithShard(s, 0, [&] {
     if (fence > s.h->fence) s.h->fence = fence;
-    mark.generation = ++s.h->fence_generation;
     ++s.h->invalidations;
     const uint32_t index = Impl::Find(s, bucket, key);
     if (index != kNil) {
@@ -909,17 +919,6 @@ FenceMark Segment::Invalidate(uint64_t key, uint64_t fence) {
       ++s.h->erases;
     }
     return 0;
-  });
-  return mark;
-}
-
-bool Segment::LowerFence(const FenceMark& mark, uint64_t fence) {
-  if (mark.shard >= impl_->limits.shard_count) return false;
-  const Impl::Shard s = impl_->ShardAt(mark.shard);
-  return impl_->WithShard(s, false, [&] {
-    if (s.h->fence_generation != mark.generation || s.h->fence <= fence) return false;
-    s.h->fence = fence;
-    return true;
   });
 }
 
@@ -1033,6 +1032,71 @@ uint64_t Segment::PendingFullestPercent() { return impl_->pending.FullestPercent
 std::unique_ptr<AccessFlush> Segment::BeginFlush(uint32_t wait_ms) {
   if (!impl_->pending.LockFlush(wait_ms)) return nullptr;
   return std::unique_ptr<AccessFlush>(new AccessFlush(&impl_->pending));
+}
+
+bool Segment::SourceIs(const std::array<uint64_t, kObservedWords>& observed) const {
+  const Header& h = *impl_->header;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const uint32_t before = h.source_seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    bool same = true;
+    for (size_t i = 0; i < kObservedWords; ++i) {
+      same &= h.source_words[i].load(std::memory_order_relaxed) == observed[i];
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (h.source_seq.load(std::memory_order_relaxed) == before) return same;
+  }
+  return false;  // a publisher is at work: the caller brings the cache up to date itself
+}
+
+SourcePosition Segment::Source() const {
+  const Header& h = *impl_->header;
+  SourcePosition p;
+  for (;;) {
+    const uint32_t before = h.source_seq.load(std::memory_order_acquire);
+    if (before & 1) {
+      std::this_thread::yield();
+      continue;
+    }
+    std::array<uint64_t, kSourceWords> words;
+    for (size_t i = 0; i < kSourceWords; ++i) words[i] = h.source_words[i].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (h.source_seq.load(std::memory_order_relaxed) != before) continue;
+    std::copy_n(words.begin(), kObservedWords, p.observed.begin());
+    p.clock = words[kObservedWords];
+    p.tag = words[kObservedWords + 1];
+    return p;
+  }
+}
+
+std::unique_ptr<SourceSync> Segment::BeginSourceSync(uint32_t wait_ms) {
+  Header& h = *impl_->header;
+  const LockResult locked = LockWithin(&h.source_mutex, wait_ms);
+  if (locked == LockResult::kTimedOut) return nullptr;
+  if (locked == LockResult::kOwnerDied) {
+    // Its holder may have died mid-publish: publish no position at all, so
+    // that the next reader brings the cache up to date from scratch.
+    h.source_seq.store(h.source_seq.load(std::memory_order_relaxed) | 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    for (auto& word : h.source_words) word.store(0, std::memory_order_relaxed);
+    h.source_seq.store(h.source_seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    pthread_mutex_consistent(&h.source_mutex);
+  }
+  return std::unique_ptr<SourceSync>(new SourceSync(impl_.get()));
+}
+
+SourceSync::SourceSync(Segment::Impl* impl) : impl_(impl) {}
+SourceSync::~SourceSync() { pthread_mutex_unlock(&impl_->header->source_mutex); }
+
+void SourceSync::Publish(const SourcePosition& position) {
+  Header& h = *impl_->header;
+  const uint32_t seq = h.source_seq.load(std::memory_order_relaxed);
+  h.source_seq.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (size_t i = 0; i < kObservedWords; ++i) h.source_words[i].store(position.observed[i], std::memory_order_relaxed);
+  h.source_words[kObservedWords].store(position.clock, std::memory_order_relaxed);
+  h.source_words[kObservedWords + 1].store(position.tag, std::memory_order_relaxed);
+  h.source_seq.store(seq + 2, std::memory_order_release);
 }
 
 AccessFlush::AccessFlush(internal::PendingTable* table) : table_(table) {}

@@ -327,6 +327,34 @@ TEST_F(MultiProcessTest, ProcessKilledInsideACriticalSectionDoesNotWedgeTheShard
   EXPECT_EQ(segment_->GetStats().lock_recoveries, 2u);
 }
 
+TEST_F(MultiProcessTest, SourceSyncHolderKilledLeavesNoPosition) {
+  ASSERT_NO_FATAL_FAILURE(Create());
+  Segment* segment = segment_.get();
+  SourcePosition position;
+  position.observed = {9, 9, 9, 9, 9, 9};
+  position.clock = 7;
+  segment->BeginSourceSync(0)->Publish(position);
+  ASSERT_TRUE(segment->SourceIs(position.observed));
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    auto child = ChildOpen(name_);
+    auto sync = child->BeginSourceSync(0);
+    ::raise(SIGSTOP);  // killed while holding the source lock
+    ::_exit(91);
+  }
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, WUNTRACED), pid);
+  ASSERT_TRUE(WIFSTOPPED(status)) << DescribeStatus(status);
+  EXPECT_EQ(segment->BeginSourceSync(0), nullptr);  // held by the stopped child
+  KillAndReap(pid);
+  auto sync = segment->BeginSourceSync(1000);
+  ASSERT_NE(sync, nullptr);  // handed over, not wedged
+  EXPECT_EQ(segment->Source(), SourcePosition{});  // nothing half-published is trusted
+  sync->Publish(position);
+  EXPECT_TRUE(segment->SourceIs(position.observed));
+}
+
 TEST_F(MultiProcessTest, WaiterBlockedOnADeadOwnerIsReleased) {
   ASSERT_NO_FATAL_FAILURE(Create());
   const uint64_t kKey = 77;

@@ -602,26 +602,48 @@ TEST_F(SegmentTest, InvalidateFencesOlderSnapshots) {
   EXPECT_GE(stats.erases, 2u);
 }
 
-TEST_F(SegmentTest, LowerFenceUndoesOnlyTheLastRaise) {
-  Options options = SmallOptions();
-  options.shard_count = 1;
-  auto segment = Create(options);
+TEST_F(SegmentTest, ResetFencesSetsEveryFenceBothWays) {
+  auto segment = Create(SmallOptions());
   ASSERT_NE(segment, nullptr);
-  const FenceMark mark = segment->Invalidate(1, 10);
-  EXPECT_EQ(segment->PutIfFresh(2, "v", 1, 5), Status::kFenced);
-  EXPECT_TRUE(segment->LowerFence(mark, 5));
-  EXPECT_EQ(segment->PutIfFresh(2, "v", 1, 5), Status::kOk);
-  EXPECT_EQ(segment->PutIfFresh(3, "v", 1, 4), Status::kFenced);  // down to 5, not below
-  EXPECT_FALSE(segment->LowerFence(mark, 5));  // nothing above 5 to bring down
-  // A raise after the mark's keeps the fence up.
-  const FenceMark first = segment->Invalidate(1, 20);
-  segment->Invalidate(4, 21);
-  EXPECT_FALSE(segment->LowerFence(first, 5));
-  EXPECT_EQ(segment->PutIfFresh(2, "v", 1, 20), Status::kFenced);
-  const FenceMark last = segment->Invalidate(1, 22);
-  segment->RaiseFences(22);
-  EXPECT_FALSE(segment->LowerFence(last, 5));
-  EXPECT_FALSE(segment->LowerFence(FenceMark{7, 0}, 0));  // no such shard
+  segment->Invalidate(1, 10);
+  EXPECT_EQ(segment->PutIfFresh(1, "v", 1, 9), Status::kFenced);
+  segment->ResetFences(5);  // down
+  EXPECT_EQ(segment->PutIfFresh(1, "v", 1, 5), Status::kOk);
+  EXPECT_EQ(segment->PutIfFresh(2, "v", 1, 4), Status::kFenced);
+  segment->RaiseFences(3);  // raising never lowers
+  EXPECT_EQ(segment->PutIfFresh(2, "v", 1, 4), Status::kFenced);
+  segment->ResetFences(50);  // up
+  EXPECT_EQ(segment->PutIfFresh(3, "v", 1, 49), Status::kFenced);
+  EXPECT_EQ(segment->PutIfFresh(3, "v", 1, 50), Status::kOk);
+}
+
+TEST_F(SegmentTest, SourcePositionIsPublishedWholeAndComparedWithoutALock) {
+  std::string name;
+  auto segment = Create(SmallOptions(), &name);
+  ASSERT_NE(segment, nullptr);
+  EXPECT_EQ(segment->Source(), SourcePosition{});  // none yet
+  SourcePosition position;
+  position.observed = {1, 2, 3, 4, 5, 6};
+  position.clock = 42;
+  position.tag = 0xfeed;
+  EXPECT_FALSE(segment->SourceIs(position.observed));
+  {
+    auto sync = segment->BeginSourceSync(0);
+    ASSERT_NE(sync, nullptr);
+    // The lock is held: a second taker gives up within its wait.
+    EXPECT_EQ(segment->BeginSourceSync(0), nullptr);
+    sync->Publish(position);
+  }
+  EXPECT_TRUE(segment->SourceIs(position.observed));
+  EXPECT_EQ(segment->Source(), position);
+  auto other = position.observed;
+  other[5] = 7;
+  EXPECT_FALSE(segment->SourceIs(other));
+  // Another attacher sees the same position.
+  Error error;
+  auto again = Segment::Open(name, &error);
+  ASSERT_NE(again, nullptr) << error.message;
+  EXPECT_EQ(again->Source(), position);
 }
 
 TEST_F(SegmentTest, InvalidateOfAnAbsentKeyStillRaisesTheFence) {

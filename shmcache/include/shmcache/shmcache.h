@@ -64,11 +64,18 @@
 // Fences. Each shard has a fence, raised by Invalidate(key, fence). PutIfFresh
 // with a snapshot number below its shard's fence is refused. The check and the
 // insert happen under the shard lock, and Invalidate raises the fence before
-// it erases, so a Put that raced ahead of an Invalidate is erased by it. A
-// fence goes down only through LowerFence, and only if no raise came to its
-// shard since the one being undone. The
-// extension uses this to keep readers with old database snapshots from
+// it erases, so a Put that raced ahead of an Invalidate is erased by it.
+// Fences only rise, except through ResetFences (a source that went back).
+// The extension uses this to keep readers with old database snapshots from
 // planting old documents (core/document_cache.h).
+//
+// Source position. The segment publishes one SourcePosition: how far the
+// cache is known to match the data source it caches (opaque here). Anyone
+// may compare it without a lock (SourceIs: a sequence-checked read, no
+// write); it changes only through a SourceSync, the segment's source lock
+// (robust: a holder killed mid-publish leaves no position at all, so the
+// next reader brings the cache up to date again rather than trust half of
+// one).
 //
 // Threads. A Segment may be used from several threads at once.
 #ifndef SHMCACHE_SHMCACHE_H_
@@ -76,6 +83,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -200,17 +208,25 @@ struct PendingTotals {
   uint64_t lock_recoveries = 0;
 };
 
-// Which shard an Invalidate raised, and that shard's count of raises after
-// it.
-struct FenceMark {
-  uint32_t shard = 0;
-  uint64_t generation = 0;
+// How far a cache is known to match its data source; shmcache compares and
+// stores it, its caller gives it meaning. `observed` is what a reader
+// compares on every read (what the source looked like when the cache was
+// brought up to date); `clock` and `tag` say how far the source's changes
+// were applied. All zero: no position (nothing is known to match).
+inline constexpr size_t kObservedWords = 6;
+inline constexpr size_t kSourceWords = kObservedWords + 2;
+struct SourcePosition {
+  std::array<uint64_t, kObservedWords> observed{};
+  uint64_t clock = 0;
+  uint64_t tag = 0;
+  bool operator==(const SourcePosition&) const = default;
 };
 
 namespace internal {
 class PendingTable;
 }
 class AccessFlush;
+class SourceSync;
 
 class Segment {
  public:
@@ -257,15 +273,11 @@ class Segment {
   // the value is shorter.
   Status PatchTail(uint64_t key, std::string_view bytes);
   // Raises the key's shard fence to `fence` (never lowers it), then erases.
-  // Returns what LowerFence needs to undo the raise.
-  FenceMark Invalidate(uint64_t key, uint64_t fence);
-  // Lowers the fence of `mark`'s shard to `fence` if it is above it and no
-  // Invalidate or RaiseFences came to that shard since the one that returned
-  // `mark`; true if it did. For a writer whose transaction rolled back (see
-  // core/document_cache.h for when that is safe).
-  bool LowerFence(const FenceMark& mark, uint64_t fence);
+  void Invalidate(uint64_t key, uint64_t fence);
   // Raises every shard's fence to at least `fence`.
   void RaiseFences(uint64_t fence);
+  // Sets every shard's fence to exactly `fence`, lower or higher.
+  void ResetFences(uint64_t fence);
   Status Erase(uint64_t key);
   void Clear();
 
@@ -305,8 +317,20 @@ class Segment {
   // go within `wait_ms` (0: do not wait).
   std::unique_ptr<AccessFlush> BeginFlush(uint32_t wait_ms);
 
+  // --- The source position ---------------------------------------------------
+
+  // Whether the published position's `observed` is `observed`: no lock, no
+  // write. False while a publisher is mid-write.
+  bool SourceIs(const std::array<uint64_t, kObservedWords>& observed) const;
+  // The published position (all zero: none).
+  SourcePosition Source() const;
+  // The source lock: nullptr when another holder did not let go within
+  // `wait_ms`.
+  std::unique_ptr<SourceSync> BeginSourceSync(uint32_t wait_ms);
+
  private:
   friend class AccessFlush;
+  friend class SourceSync;
   struct Impl;
   explicit Segment(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
@@ -339,6 +363,21 @@ class AccessFlush {
   friend class Segment;
   explicit AccessFlush(internal::PendingTable* table);
   internal::PendingTable* table_;
+};
+
+// Holds the segment's source lock; the position it publishes is what every
+// reader compares against from then on.
+class SourceSync {
+ public:
+  ~SourceSync();
+  SourceSync(const SourceSync&) = delete;
+  SourceSync& operator=(const SourceSync&) = delete;
+  void Publish(const SourcePosition& position);
+
+ private:
+  friend class Segment;
+  explicit SourceSync(Segment::Impl* impl);
+  Segment::Impl* impl_;
 };
 
 std::string_view StatusName(Status status);
