@@ -2,6 +2,8 @@
 // everything read back from shared memory, and the per-shard ring of
 // contiguous entries with its eviction. See shmcache.h for the contract and layout.h for the bytes.
 #include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -120,6 +122,16 @@ struct Segment::Impl {
   // This process's slot of reader counters. A process forked after attaching
   // (a pre-forking server) must not share its parent's: the slot is chosen
   // again from the pid after every fork.
+  // The segment file's identity: a name removed and made again names another.
+  dev_t dev = 0;
+  ino_t ino = 0;
+  void RememberIdentity(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) == 0) {
+      dev = st.st_dev;
+      ino = st.st_ino;
+    }
+  }
   mutable size_t reader_slot = 0;
   mutable uint64_t reader_slot_forks = ~uint64_t{0};
   PendingTable pending;
@@ -705,6 +717,7 @@ std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, Er
     try {
       bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
       if (!shm.get_size(size)) size = 0;
+      impl->RememberIdentity(shm.get_mapping_handle().handle);
       if (static_cast<uint64_t>(size) >= sizeof(Header)) {
         impl->region = bip::mapped_region(shm, bip::read_write, 0, static_cast<size_t>(size));
       }
@@ -785,6 +798,7 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
       bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write, permissions);
       auto impl = std::make_unique<Impl>();
       impl->name = name;
+      impl->RememberIdentity(shm.get_mapping_handle().handle);
       try {
         shm.truncate(static_cast<bip::offset_t>(options.capacity_bytes));
         // Reserve the pages now: on a full /dev/shm a sparse segment would
@@ -830,6 +844,15 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
 Error Segment::ValidateOptions(const Options& options) {
   Geometry geometry{};
   return CheckOptions(options, &geometry);
+}
+
+bool Segment::StillNamed() const {
+  const int fd = shm_open(impl_->name.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return errno == EACCES;  // there, but not ours to look at: assume it is this one
+  struct stat st;
+  const bool same = fstat(fd, &st) == 0 && st.st_dev == impl_->dev && st.st_ino == impl_->ino;
+  close(fd);
+  return same;
 }
 
 bool Segment::Remove(const std::string& name) { return bip::shared_memory_object::remove(name.c_str()); }

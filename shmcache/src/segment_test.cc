@@ -646,6 +646,20 @@ TEST_F(SegmentTest, SourcePositionIsPublishedWholeAndComparedWithoutALock) {
   EXPECT_EQ(again->Source(), position);
 }
 
+TEST_F(SegmentTest, StillNamedUntilTheNameIsRemovedOrMadeAgain) {
+  std::string name;
+  auto segment = Create(SmallOptions(), &name);
+  ASSERT_NE(segment, nullptr);
+  EXPECT_TRUE(segment->StillNamed());
+  ASSERT_TRUE(Segment::Remove(name));
+  EXPECT_FALSE(segment->StillNamed());
+  Error error;
+  auto remade = Segment::OpenOrCreate(name, SmallOptions(), &error);
+  ASSERT_NE(remade, nullptr) << error.message;
+  EXPECT_FALSE(segment->StillNamed());
+  EXPECT_TRUE(remade->StillNamed());
+}
+
 TEST_F(SegmentTest, InvalidateOfAnAbsentKeyStillRaisesTheFence) {
   auto segment = Create(SmallOptions());
   ASSERT_NE(segment, nullptr);

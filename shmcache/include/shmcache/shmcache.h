@@ -247,6 +247,9 @@ class Segment {
 
   const std::string& name() const;
   const Limits& limits() const;
+  // Whether the name still leads to this segment (it was not removed, or
+  // removed and made again): a few system calls.
+  bool StillNamed() const;
 
   // Copies the value into *value. kOk or kNotFound.
   Status Get(uint64_t key, std::string* value, uint64_t* version = nullptr);
