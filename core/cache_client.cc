@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cache_settings.h"
+#include "change_log.h"
 #include "sqlite_util.h"
 
 namespace docstore {
@@ -51,13 +52,15 @@ DocumentCache* CacheClient::Attach() {
   const char* path = sqlite3_db_filename(db_, "main");
   if (path == nullptr || *path == '\0') {
     unavailable_ = "off: an in-memory or temporary database has nothing to share";
-    attach_final_ = writes_safe_uncached_ = true;
+    attach_final_ = true;
     return nullptr;
   }
   const std::string& database_id = MainDatabaseId();
-  if (database_id.empty()) {
-    // Before docstore_init(): try again on the next call.
-    unavailable_ = "off: no docstore_meta.database_id yet (run SELECT docstore_init())";
+  if (database_id.empty() || QueryText(db_, "SELECT 1 FROM main.sqlite_master WHERE name = 'docstore_changes'") != "1") {
+    // Before docstore_init(), or a schema from before the change log: try
+    // again on the next call.
+    main_database_id_.clear();
+    unavailable_ = "off: the schema has no docstore_changes yet (run SELECT docstore_init())";
     return nullptr;
   }
   // DESIGN.md invariant 6: no plaintext of a keyed database in /dev/shm: its
@@ -73,35 +76,65 @@ DocumentCache* CacheClient::Attach() {
     }
   }
   if (reads_off.empty() && !CurrentCacheSettings().enabled) reads_off = "reads off (DOCSTORE_CACHE=off)";
+  // The connection has read the database (above), so in WAL mode its -shm
+  // is there and held open.
+  if (Status status = FileWatch::Open(db_, &watch_); !status.ok()) {
+    watch_off_ = "reads off on this connection: " + status.message();
+  }
   const Status status = DocumentCache::Attach(path, database_id, DocumentCache::AttachMode::kOpenOrCreate,
                                               EntryCodec(std::move(cipher)), std::move(reads_off), &cache_);
   if (!status.ok()) {
     unavailable_ = "off: " + status.message();
-    // No segment exists: writes are safe, and creating one may work later.
+    // No segment could be made: creating one may work later.
     attach_final_ = !status.IsUnavailable();
-    writes_safe_uncached_ = status.IsUnavailable();
     return nullptr;
   }
   unavailable_.clear();
-  // A segment this process just created starts with every fence at 0: no
-  // reader may fill from a snapshot older than what is committed now.
-  sqlite3_stmt* clock = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT value FROM docstore_clock WHERE id = 1", -1, &clock, nullptr) == SQLITE_OK &&
-      sqlite3_step(clock) == SQLITE_ROW) {
-    cache_->RaiseFences(sqlite3_column_int64(clock, 0));
-  }
-  sqlite3_finalize(clock);
+  caught_up_ = false;
+  // Where the database cannot be written here, flushes could never write
+  // the counts: counting them would only fill the table.
+  counting_disabled_ = sqlite3_db_readonly(db_, "main") == 1;
+  counting_off_ = counting_disabled_ ? "off: the database is read-only on this connection (mode=ro, immutable, "
+                                       "file permissions or a read-only replica); accesses are not counted"
+                                     : "";
   return cache_.get();
 }
 
-bool CacheClient::MayFill() const {
-#if SQLITE_VERSION_NUMBER >= 3034000
-  return sqlite3_txn_state(db_, "main") != SQLITE_TXN_WRITE;
-#else
-  // SQLite 3.15 (SQLCipher 3) has no sqlite3_txn_state: fill only outside
-  // explicit transactions and while no statement that writes is running.
-  return sqlite3_get_autocommit(db_) && !WriteStatementRunning(db_);
-#endif
+void CacheClient::Detach(std::string why) {
+  cache_.reset();
+  watch_.reset();
+  watch_off_.clear();
+  main_database_id_.clear();
+  caught_up_ = false;
+  unavailable_ = std::move(why);
+}
+
+DocumentCache* CacheClient::CatchUp() {
+  // Only a snapshot that starts now holds every commit the file shows.
+  if (ReadTransactionMayBeOpen(db_)) return nullptr;
+  auto sync = cache_->BeginSourceSync(kSourceSyncWaitMs);
+  if (sync == nullptr) return nullptr;
+  // The connection may have changed its journal mode since the watch began.
+  if ((QueryText(db_, "PRAGMA main.journal_mode") == "wal") != watch_->wal()) {
+    if (Status status = FileWatch::Open(db_, &watch_); !status.ok()) {
+      watch_off_ = "reads off on this connection: " + status.message();
+      return nullptr;
+    }
+  }
+  const FileWatch::State observed = watch_->Observe();
+  if (caught_up_ && cache_->SourceIs(observed)) return cache_.get();  // another process did it
+  std::string file_database_id;
+  const Status status = docstore::CatchUp(db_, cache_.get(), sync.get(), observed, MainDatabaseId(), &file_database_id);
+  sync.reset();
+  if (status.IsUnavailable() || !cache_->StillCurrent()) {
+    // Another database in this file now, or the segment's name was removed
+    // or made anew: move to the current segment.
+    Detach("not attached: " + (status.ok() ? std::string("the segment was removed") : status.message()));
+    return nullptr;
+  }
+  if (!status.ok()) return nullptr;
+  caught_up_ = true;
+  return cache_.get();
 }
 
 Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json) {
@@ -111,22 +144,13 @@ Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* js
   if (rc != SQLITE_ROW) return Status::Error(sqlite3_errmsg(db_));
   const DocumentRow row = RenderDocument(by_id, json);
   DocumentCache* cache = Cache();
-  if (cache == nullptr) return Status::Ok();
-  // Asked once: on SQLite 3.15 it walks the connection's statements.
-  const bool may_fill = MayFill();
-  if (may_fill) {
-    // Fences raised by a transaction of this connection that has ended: a
-    // commit's are at or below this snapshot's clock already; a rollback's
-    // come down to it.
-    for (const shmcache::FenceMark& mark : raised_) cache->LowerFence(mark, row.snapshot_clock);
-    raised_.clear();
-  }
-  if (cache->reads_enabled()) {
-    if (may_fill) {
-      cache->Fill(id, *json, row);
-    } else {
-      cache->NoteFillSkipped();
-    }
+  if (cache == nullptr || !cache->reads_enabled()) return Status::Ok();
+  // A row read in a write transaction may be this connection's own
+  // uncommitted write.
+  if (InWriteTransaction(db_)) {
+    cache->NoteFillSkipped();
+  } else {
+    cache->Fill(id, *json, row);
   }
   return Status::Ok();
 }
@@ -134,7 +158,7 @@ Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* js
 Status CacheClient::Flush(FlushResult* result) {
   *result = FlushResult{};
   DocumentCache* cache = Cache();
-  if (cache == nullptr) return Status::Ok();  // no segment: nothing was counted
+  if (cache == nullptr || counting_disabled_) return Status::Ok();  // nothing was counted
   cache->NoteInlineFlush();
   return FlushPendingAccesses(db_, cache, kFlushLockWaitMs, result);
 }
@@ -152,29 +176,6 @@ Status CacheClient::FlushThenRecord(DocumentCache* cache, int64_t id) {
   }
   if (cache->RecordAccess(id)) return Status::Ok();
   return Status::Error("cannot record the access: the pending-access table is still full after a flush");
-}
-
-Status CacheClient::Invalidate(int64_t id, int64_t clock, const std::string* database_id) {
-  if (database_id != nullptr && *database_id != MainDatabaseId()) {
-    return Status::Error(
-        "refusing to write documents of a database that is not this connection's main database:"
-        " docstore keeps only the main database's shared cache coherent; open that database as"
-        " the main one to write to it");
-  }
-  if (DocumentCache* cache = Cache()) {
-    const shmcache::FenceMark mark = cache->Invalidate(id, clock);
-    auto same_shard = [&mark](const shmcache::FenceMark& m) { return m.shard == mark.shard; };
-    if (auto it = std::find_if(raised_.begin(), raised_.end(), same_shard); it != raised_.end()) {
-      *it = mark;
-    } else {
-      raised_.push_back(mark);
-    }
-    return Status::Ok();
-  }
-  if (writes_safe_uncached_) return Status::Ok();
-  return Status::Error("refusing to write documents: the shared cache cannot be used (" + unavailable_ +
-                       "), and other processes could keep serving the old document; remove or fix the segment"
-                       " (see docstore_stats), then reconnect");
 }
 
 }  // namespace docstore

@@ -1,20 +1,21 @@
 // One connection's use of its database's shared cache: the attach rules
-// (which databases get a segment, when writes must be refused without one),
-// the fill rule as it applies to a connection, invalidation from the write
-// triggers, and access recording that never drops an access. The extension
-// holds one per connection; document_cache.h states the protocol this
-// follows.
+// (which databases get a segment, and how it is read), when a hit may be
+// served (caught up with the file, see document_cache.h), the fill rule as
+// it applies to a connection, and access recording that never drops an
+// access. The extension holds one per connection. Writes never depend on the
+// cache: the schema's triggers log them in the file (sql/007_change_log.sql).
 #ifndef DOCSTORE_CORE_CACHE_CLIENT_H_
 #define DOCSTORE_CORE_CACHE_CLIENT_H_
 
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "access_flusher.h"
 #include "document_cache.h"
+#include "file_watch.h"
 #include "sqlite_api.h"
+#include "sqlite_util.h"
 #include "status.h"
 
 namespace docstore {
@@ -24,6 +25,10 @@ namespace docstore {
 // that does not start like a plain SQLite database. Found per database at
 // run time, whichever build and runtime.
 bool DatabaseIsEncrypted(sqlite3* db, const char* path);
+
+// How long a reader waits for another process that is catching the cache
+// up (it reads from the database instead after that).
+inline constexpr uint32_t kSourceSyncWaitMs = 2000;
 
 class CacheClient {
  public:
@@ -35,6 +40,22 @@ class CacheClient {
   // nullptr when there is none; unavailable() says why.
   DocumentCache* Cache() { return cache_ != nullptr ? cache_.get() : Attach(); }
   const std::string& unavailable() const { return unavailable_; }
+  // Why this connection serves no hits although the process has the cache
+  // ("" when it does).
+  const std::string& watch_off() const { return watch_off_; }
+  // Why accesses are not counted here ("" when they are).
+  const std::string& counting_off() const { return counting_off_; }
+
+  // The cache, if a hit may be served from it now: reads are on, this
+  // connection has no write transaction open, and the cache has caught up
+  // with everything committed to the file (catching up first if needed).
+  // nullptr: read from the database.
+  DocumentCache* CacheForHit() {
+    DocumentCache* cache = Cache();
+    if (cache == nullptr || watch_ == nullptr || !cache->reads_enabled() || InWriteTransaction(db_)) return nullptr;
+    if (caught_up_ && cache->SourceIs(watch_->Observe())) return cache;
+    return CatchUp();
+  }
 
   // The main database's docstore_meta database_id, "" before docstore_init.
   const std::string& MainDatabaseId();
@@ -46,39 +67,36 @@ class CacheClient {
 
   // Counts one access to document `id` (flushed later) in `cache`, what
   // Cache() gave (nullptr: nothing is counted). A full pending table is
-  // flushed from here first; an access is never dropped silently.
+  // flushed from here first; an access is never dropped silently. Not
+  // counted at all where counting is off (a read-only database).
   Status RecordAccess(DocumentCache* cache, int64_t id) {
-    if (cache == nullptr || cache->RecordAccess(id)) return Status::Ok();
+    if (cache == nullptr || counting_disabled_ || cache->RecordAccess(id)) return Status::Ok();
     return FlushThenRecord(cache, id);
   }
   Status RecordAccess(int64_t id) { return RecordAccess(Cache(), id); }
   // Flushes pending accesses through this connection (doc_flush).
   Status Flush(FlushResult* result);
 
-  // Called by the schema's triggers for every document write, before it
-  // commits, in the database whose docstore_meta id is `database_id`
-  // (nullptr from triggers older than migration 5). An error refuses the
-  // write: other processes' caches could not be kept correct.
-  Status Invalidate(int64_t id, int64_t clock, const std::string* database_id);
-
  private:
   Status FlushThenRecord(DocumentCache* cache, int64_t id);
   DocumentCache* Attach();
-  // A row this connection reads now may go into the cache: it has no write
-  // transaction open, so it cannot be seeing uncommitted data.
-  bool MayFill() const;
+  // Brings the cache up to date with the file (document_cache.h, "Catching
+  // up"); the cache to serve hits from, or nullptr.
+  DocumentCache* CatchUp();
+  // Forgets the segment: the next Cache() attaches to the current one.
+  void Detach(std::string why);
   std::string MainMeta(const char* key);
 
   sqlite3* const db_;
   std::shared_ptr<DocumentCache> cache_;
+  std::unique_ptr<FileWatch> watch_;
   std::string main_database_id_;
-  // The fences this connection raised and has not brought down yet (one
-  // mark per shard, the latest): lowered on the first read through outside
-  // a write transaction (document_cache.h, "Rollbacks").
-  std::vector<shmcache::FenceMark> raised_;
-  bool attach_final_ = false;         // a failure retrying cannot fix
-  bool writes_safe_uncached_ = false; // no segment can exist that writes must invalidate
+  bool caught_up_ = false;  // this connection has caught up (or seen it done) since it attached
+  bool attach_final_ = false;  // a failure retrying cannot fix
+  bool counting_disabled_ = false;
   std::string unavailable_ = "not attached yet";
+  std::string watch_off_;
+  std::string counting_off_;
 };
 
 }  // namespace docstore

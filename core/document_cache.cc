@@ -50,7 +50,10 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
                 static_cast<unsigned long long>(st.st_ino), database_id.c_str());
 
   std::lock_guard lock(registry_mutex);
-  if ((*out = Registry()[name].lock()) != nullptr) return Status::Ok();
+  // One per segment per process, unless its name was removed or made anew
+  // since: then the current one.
+  if ((*out = Registry()[name].lock()) != nullptr && (*out)->StillCurrent()) return Status::Ok();
+  out->reset();
   shmcache::Error error;
   std::unique_ptr<shmcache::Segment> segment = mode == AttachMode::kOpenOrCreate
                                                    ? shmcache::Segment::OpenOrCreate(name, TakeSegmentOptions(), &error)
@@ -108,15 +111,22 @@ void DocumentCache::NoteFillSkipped() {
   AddSegmentCounter(segment_.get(), SegmentCounter::kFillsSkippedInTransaction, 1);
 }
 
-shmcache::FenceMark DocumentCache::Invalidate(int64_t id, int64_t clock) {
-  return segment_->Invalidate(static_cast<uint64_t>(id), Unsigned(clock));
+void DocumentCache::Invalidate(int64_t id, int64_t clock) {
+  segment_->Invalidate(static_cast<uint64_t>(id), Unsigned(clock));
 }
 
-void DocumentCache::LowerFence(const shmcache::FenceMark& mark, int64_t snapshot_clock) {
-  segment_->LowerFence(mark, Unsigned(snapshot_clock));
+void DocumentCache::ResetTo(int64_t clock) {
+  // Fences first: a fill from before `clock` that got in before them is
+  // dropped by the Clear.
+  segment_->ResetFences(Unsigned(clock));
+  segment_->Clear();
 }
 
-void DocumentCache::RaiseFences(int64_t clock) { segment_->RaiseFences(Unsigned(clock)); }
+void DocumentCache::NoteCatchUp(uint64_t changes, bool reset) {
+  AddSegmentCounter(segment_.get(), SegmentCounter::kCatchUps, 1);
+  AddSegmentCounter(segment_.get(), SegmentCounter::kChangesApplied, changes);
+  if (reset) AddSegmentCounter(segment_.get(), SegmentCounter::kResets, 1);
+}
 
 uint64_t DocumentCache::Clear() {
   const uint64_t entries = segment_->GetStats().entries;
@@ -198,6 +208,10 @@ CacheStats DocumentCache::Stats() {
                        : now_ms - s.last_flush_ms;
   s.sidecar_pid = counter(SegmentCounter::kSidecarPid);
   s.sidecar_heartbeat_ms = counter(SegmentCounter::kSidecarHeartbeatMs);
+  s.catch_ups = counter(SegmentCounter::kCatchUps);
+  s.changes_applied = counter(SegmentCounter::kChangesApplied);
+  s.resets = counter(SegmentCounter::kResets);
+  s.source_clock = segment->Source().clock;
   return s;
 }
 

@@ -11,47 +11,58 @@
 // differs). One DocumentCache per segment per process (Attach returns the
 // same one to every connection).
 //
-// THE COHERENCE PROTOCOL (DESIGN.md invariant 1: no stale read).
-//   The clock.   docstore_clock (migration 3) is a counter in the database.
-//                Every document write runs the schema's trigger, which bumps
-//                it inside the writer's transaction.
-//   A writer     calls Invalidate(id, clock) from that trigger, before it
-//                commits: the cached entry is erased and the fence of the
-//                id's shard is raised to `clock`.
-//   A reader     may fill (Fill) only a row it read together with
-//                docstore_clock in one snapshot (kDocumentByIdSql), only when
-//                its connection has no write transaction open (so the row
-//                is committed; cache_client.h), and only if that snapshot
-//                clock is at or past the shard's fence, checked under the
-//                shard lock with the insert.
-//   So           a reader whose snapshot predates a write, committed or in
-//                flight, is refused (its clock is below the fence that write
-//                raised); a fill that raced ahead of the fence raise is
-//                erased by the same Invalidate, which raises the fence
-//                before it erases; an uncommitted row is never filled.
-//   Attaching    a process raises every fence to the committed clock when it
-//                first attaches (a new segment starts at 0), so no snapshot
-//                older than what is committed then fills.
-//   Rollbacks    leave the fence above the database's clock. The connection
-//                that rolled back brings the fences it raised down again
-//                (LowerFence) on its next read through, to the clock of that
-//                read's snapshot, taken after the rollback: safe because
-//                SQLite serialises writers, so any write that raised the fence
-//                before this connection's did committed before its rollback
-//                (the snapshot has it), and any write that raised it after
-//                bumped the shard's raise count, which makes LowerFence leave
-//                it. A connection that never reads again (or is killed)
-//                leaves its fences up until writes catch up: that costs
-//                fills, never correctness.
+// THE COHERENCE PROTOCOL (DESIGN.md invariant 1: no stale read), for
+// writers that know nothing of docstore: any connection, any tool, the
+// backup API, a replica applying a primary's pages.
+//   The log.     docstore_clock counts document writes; the schema's plain
+//                SQL triggers bump it and log (clock, document, random tag)
+//                in docstore_changes inside the writer's own transaction
+//                (sql/007_change_log.sql). The file says what changed.
+//   The source   The segment publishes one position: what the file looked
+//   position.    like (file_watch.h's State) when the cache last caught up,
+//                and the clock and tag of the last change applied.
+//   A hit        is served only if the file looks now as published (a few
+//                loads from the mapped WAL index, no system call), and not
+//                inside a write transaction of the reader's own (whose
+//                uncommitted writes the log does not show yet).
+//   Catching up  happens when it does not: under the segment's source lock,
+//                the file's state is read again, then the log from the
+//                published clock on, in one snapshot that starts after that
+//                read, so it holds every commit the state shows. If the log
+//                continues the published history (its entry at the published
+//                clock has the published tag, no entry missing after it),
+//                each change invalidates its document, raising the fence of
+//                its shard to the change's clock; else (no position yet, a
+//                gap or a pruned log, the clock went back, another history,
+//                a change of every document) the cache is cleared and every
+//                fence set to the file's clock. Then the new position is
+//                published. Whoever sees a change first catches up for
+//                everyone; the others find the position already published.
+//                A connection whose read transaction is open (its snapshot
+//                may be older than the file's state) cannot catch up: it
+//                reads from the database instead.
+//   A fill       is made only from a row read together with docstore_clock in
+//                one snapshot (kDocumentByIdSql), outside a write transaction,
+//                and only if that snapshot's clock is at or past the shard's
+//                fence, checked under the shard lock with the insert.
+//   So           a fill from a snapshot older than a change is refused once
+//                that change was applied (the fence), and erased by applying
+//                it if it got in before; no hit is served after a commit
+//                before the commit's changes were applied (the position). A
+//                new connection catches up before its first hit even if the
+//                state looks unchanged: a -shm made anew after every
+//                connection closed can look like an old one.
 //   Crashes      cost cached entries, never a stale one: shmcache resets a
-//                shard whose lock holder died, and keeps its fence.
+//                shard whose lock holder died, and keeps its fence; a
+//                catch-up killed before it published leaves the old position,
+//                so the next reader does it again; one killed mid-publish
+//                leaves none, so the next reader clears the cache.
 //   Reads        of a cached entry are lock-free (shmcache's sequence check)
 //                and return exactly one fill's bytes; a sealed entry that does
 //                not authenticate is counted, erased and read from the
 //                database instead.
-// A segment that exists but cannot be used (another user's, another layout
-// version, damaged) must make writes fail (cache_client.h): processes that can
-// use it would otherwise keep serving what those writes replaced.
+// A segment whose name was removed (rm /dev/shm/docstore-*) or made anew is
+// noticed at the next catch-up: the process moves to the current one.
 //
 // ACCESSES. RecordAccess counts one access in the segment's pending table;
 // access_flusher.h writes them into the database exactly once.
@@ -67,6 +78,7 @@
 #include <string_view>
 
 #include "document_entry.h"
+#include "file_watch.h"
 #include "shmcache/shmcache.h"
 #include "status.h"
 
@@ -91,6 +103,10 @@ struct CacheStats {
   uint64_t flush_lag_ms = 0;   // since the last flush while accesses wait; 0 when none do
   uint64_t sidecar_pid = 0;    // 0: none seen
   uint64_t sidecar_heartbeat_ms = 0;
+  uint64_t catch_ups = 0;        // times the cache caught up with the change log
+  uint64_t changes_applied = 0;  // documents those catch-ups invalidated
+  uint64_t resets = 0;           // catch-ups that cleared the cache instead
+  uint64_t source_clock = 0;     // the file's clock the cache has caught up to
 };
 
 class DocumentCache {
@@ -144,15 +160,21 @@ class DocumentCache {
   // A fill the caller may not make (its connection is in a write transaction).
   void NoteFillSkipped();
 
-  // --- Writes --------------------------------------------------------------
-  // What LowerFence needs to undo the fence raise, should the write roll back.
-  shmcache::FenceMark Invalidate(int64_t id, int64_t clock);
-  // After the write transaction that made `mark` ended: its shard's fence
-  // comes down to `snapshot_clock` (a clock read after the end) unless
-  // another write raised it since.
-  void LowerFence(const shmcache::FenceMark& mark, int64_t snapshot_clock);
-  // Raises every fence to `clock`: a newly attached process's first step.
-  void RaiseFences(int64_t clock);
+  // --- Catching up with the file (see the protocol above) -------------------
+  bool SourceIs(const FileWatch::State& observed) const { return segment_->SourceIs(observed); }
+  shmcache::SourcePosition Source() const { return segment_->Source(); }
+  std::unique_ptr<shmcache::SourceSync> BeginSourceSync(uint32_t wait_ms) {
+    return segment_->BeginSourceSync(wait_ms);
+  }
+  // Drops the cached copy of document `id`, changed at `clock`, and keeps
+  // fills from snapshots before `clock` out.
+  void Invalidate(int64_t id, int64_t clock);
+  // Drops every entry and sets every fence to `clock`: when the log cannot
+  // say what changed.
+  void ResetTo(int64_t clock);
+  void NoteCatchUp(uint64_t changes, bool reset);
+  // Whether this is still the segment the database's name leads to.
+  bool StillCurrent() const { return segment_->StillNamed(); }
   // Drops every entry; returns how many there were.
   uint64_t Clear();
 

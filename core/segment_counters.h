@@ -24,6 +24,9 @@ enum class SegmentCounter : size_t {
   kSidecarPid = 8,                 // the sidecar's pid and heartbeat (0: none yet)
   kSidecarHeartbeatMs = 9,
   kAuthFailures = 10,              // encrypted entries that did not authenticate
+  kCatchUps = 11,                  // times the cache caught up with the file's change log
+  kChangesApplied = 12,            // documents those catch-ups invalidated
+  kResets = 13,                    // catch-ups that had to clear the cache instead
 };
 
 uint64_t SegmentCounterValue(shmcache::Segment* segment, SegmentCounter counter);

@@ -48,6 +48,24 @@ inline bool WriteStatementRunning(sqlite3* db) {
   return false;
 }
 
+// Whether `db` may have a write transaction open on its main database (what
+// it reads then may be its own uncommitted writes). Cheap: asked on every
+// cache hit.
+inline bool InWriteTransaction(sqlite3* db) {
+#if SQLITE_VERSION_NUMBER >= 3034000
+  return sqlite3_txn_state(db, "main") == SQLITE_TXN_WRITE;
+#else
+  return !sqlite3_get_autocommit(db) || WriteStatementRunning(db);
+#endif
+}
+
+// Whether `db` may have a read transaction open on its main database, so
+// that the next statement would read in a snapshot taken earlier rather than
+// now. On SQLite 3.15, which cannot say, a running statement counts unless
+// its program never opens a transaction on main (SELECT doc_get(?) runs in
+// one that does not): looked up with EXPLAIN, so this is for rare paths.
+bool ReadTransactionMayBeOpen(sqlite3* db);
+
 }  // namespace docstore
 
 #endif  // DOCSTORE_CORE_SQLITE_UTIL_H_

@@ -28,9 +28,10 @@ namespace {
 // docstore_stats's rows, from the numbers core gives.
 NameValueRows StatsRows(ConnectionState* state) {
   NameValueRows rows;
-  DocumentCache* cache = state->cache().Cache();
+  CacheClient& client = state->cache();
+  DocumentCache* cache = client.Cache();
   if (cache == nullptr) {
-    rows.emplace_back("cache_status", state->cache().unavailable());
+    rows.emplace_back("cache_status", client.unavailable());
   } else {
     const CacheStats s = cache->Stats();
     auto n = [](uint64_t v) { return std::to_string(v); };
@@ -40,7 +41,11 @@ NameValueRows StatsRows(ConnectionState* state) {
     std::snprintf(ratio, sizeof ratio, "%.4f",
                   lookups == 0 ? 0.0 : static_cast<double>(s.cache.hits) / static_cast<double>(lookups));
     rows = {
-        {"cache_status", !s.reads_off.empty() ? s.reads_off : s.sealed ? "on (entries sealed with AES-256-GCM)" : "on"},
+        {"cache_status", !s.reads_off.empty()          ? s.reads_off
+                         : !client.watch_off().empty() ? client.watch_off()
+                         : s.sealed                    ? "on (entries sealed with AES-256-GCM)"
+                                                       : "on"},
+        {"access_counting", client.counting_off().empty() ? "on" : client.counting_off()},
         {"segment", s.segment},
         {"hits", n(s.cache.hits)},
         {"misses", n(s.cache.misses)},
@@ -57,6 +62,10 @@ NameValueRows StatsRows(ConnectionState* state) {
         {"fills_skipped", n(s.fills_skipped)},
         {"fills_refused_too_large", n(s.cache.refused_too_large)},
         {"invalidations", n(s.cache.invalidations)},
+        {"catch_ups", n(s.catch_ups)},
+        {"changes_applied", n(s.changes_applied)},
+        {"cache_resets", n(s.resets)},
+        {"source_clock", n(s.source_clock)},
         {"lock_recoveries", n(s.cache.lock_recoveries + s.pending.lock_recoveries)},
         {"errors", n(s.cache.corruption_resets)},
         {"auth_failures", n(s.auth_failures)},

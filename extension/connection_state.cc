@@ -55,8 +55,8 @@ Status ConnectionState::ReadDocument(int64_t id, std::string* json) {
 }
 
 Status ConnectionState::LoadDocument(int64_t id, std::string* json) {
-  DocumentCache* cache = cache_.Cache();
-  if (cache != nullptr && cache->reads_enabled() && cache->Get(id, json)) return Status::Ok();
+  DocumentCache* cache = cache_.CacheForHit();
+  if (cache != nullptr && cache->Get(id, json)) return Status::Ok();
   return ReadDocument(id, json);
 }
 

@@ -29,8 +29,7 @@ void DocGet(sqlite3_context* ctx, int, sqlite3_value** argv) {
   if (Status status = ReadDocumentId(argv[0], &id); !status.ok()) return ResultError(ctx, "doc_get", status);
   if (!id) return;  // NULL
   CacheClient& client = state->cache();
-  DocumentCache* cache = client.Cache();
-  if (cache != nullptr && cache->reads_enabled()) {
+  if (DocumentCache* cache = client.CacheForHit()) {
     // A hit: one copy, from the segment into memory SQLite takes over. It
     // comes from malloc, not sqlite3_malloc: SQLite's allocator takes a
     // mutex for its statistics on every call, and SQLite frees the result

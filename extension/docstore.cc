@@ -34,7 +34,6 @@
 #include "access_functions.h"
 #include "build_info.h"
 #include "cache_admin.h"
-#include "cache_hooks.h"
 #include "cache_vtab.h"
 #include "connection_state.h"
 #include "doc_get.h"
@@ -77,7 +76,6 @@ int RegisterAll(sqlite3* db, char** error) {
   if (rc == SQLITE_OK) rc = RegisterDocGet(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocGetMany(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocSearch(db);
-  if (rc == SQLITE_OK) rc = RegisterCacheHooks(db, state);
   if (rc == SQLITE_OK) rc = RegisterCacheAdmin(db, state);
   if (rc == SQLITE_OK) rc = RegisterCacheTables(db, state);
   if (rc == SQLITE_OK) rc = RegisterAccessFunctions(db, state);

@@ -81,6 +81,12 @@ void DocstoreInit(sqlite3_context* ctx, int, sqlite3_value**) {
   sqlite3_result_int(ctx, version);
 }
 
+void RefuseWriteThroughOldTriggers(sqlite3_context* ctx, int, sqlite3_value**) {
+  ResultError(ctx, "docstore_invalidate",
+              Status::Error("this database's write triggers are from an older docstore; run SELECT docstore_init()"
+                            " once to migrate it (after that, any tool can write documents)"));
+}
+
 }  // namespace
 
 int LatestSchemaVersion() {
@@ -142,8 +148,21 @@ int RegisterSchemaFunctions(sqlite3* db) {
 #ifdef SQLITE_DIRECTONLY
   flags |= SQLITE_DIRECTONLY;  // it writes the schema: never from a trigger or view
 #endif
-  return sqlite3_create_function_v2(db, "docstore_init", 0, flags, nullptr, DocstoreInit, nullptr,
-                                    nullptr, nullptr);
+  int rc = sqlite3_create_function_v2(db, "docstore_init", 0, flags, nullptr, DocstoreInit, nullptr, nullptr, nullptr);
+  // The write triggers of schemas before migration 7 called
+  // docstore_invalidate(id, clock[, database_id]); it is gone, and a write
+  // through them says what to do instead of "no such function".
+  int trigger_flags = SQLITE_UTF8;
+#ifdef SQLITE_INNOCUOUS
+  trigger_flags |= SQLITE_INNOCUOUS;  // it only ever fails
+#endif
+  for (int arity : {2, 3}) {
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_create_function_v2(db, "docstore_invalidate", arity, trigger_flags, nullptr,
+                                      RefuseWriteThroughOldTriggers, nullptr, nullptr, nullptr);
+    }
+  }
+  return rc;
 }
 
 }  // namespace docstore

@@ -1,0 +1,28 @@
+// Catching a shared cache up with its database file's change log
+// (sql/007_change_log.sql): the step of document_cache.h's coherence
+// protocol that runs SQL. One home for the log's SQL.
+#ifndef DOCSTORE_CORE_CHANGE_LOG_H_
+#define DOCSTORE_CORE_CHANGE_LOG_H_
+
+#include <string>
+
+#include "document_cache.h"
+#include "file_watch.h"
+#include "sqlite_api.h"
+#include "status.h"
+
+namespace docstore {
+
+// Under `sync` (the segment's source lock), with `observed` read from the
+// file after the lock was taken and before this call: reads the log on `db`
+// in one snapshot (db must have no read transaction open, so the snapshot
+// starts now), applies it to `cache` and publishes the new position.
+// *database_id is set to the file's docstore_meta database_id; when it is
+// not `expected_database_id`, the file is another database now and nothing
+// is applied or published (kUnavailable).
+Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, const FileWatch::State& observed,
+               const std::string& expected_database_id, std::string* database_id);
+
+}  // namespace docstore
+
+#endif  // DOCSTORE_CORE_CHANGE_LOG_H_
