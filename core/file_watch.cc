@@ -1,11 +1,5 @@
 #include "file_watch.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -14,16 +8,16 @@
 namespace docstore {
 namespace {
 
-// The two copies of the WAL-index header and the checkpoint information:
-// the first page of <db>-shm covers them.
-constexpr size_t kWalIndexMapBytes = 4096;
+// SQLite maps the WAL index in regions of this size; the first holds both
+// copies of the header.
+constexpr int kWalIndexRegionBytes = 32768;
 constexpr size_t kWalIndexHeaderBytes = 48;
 static_assert(kWalIndexHeaderBytes == sizeof(FileWatch::State));
 
 // Database header: the change counter at 24, the page count at 28,
 // version-valid-for at 92.
-constexpr off_t kHeaderChangeCounter = 24;
-constexpr size_t kHeaderSpan = 100 - kHeaderChangeCounter;
+constexpr int kHeaderChangeCounter = 24;
+constexpr int kHeaderSpan = 100 - kHeaderChangeCounter;
 // Tells a rollback-mode state from any WAL-index header (whose first word
 // holds SQLite's WAL-index version, 3007000).
 constexpr uint64_t kRollbackMark = 0x6b636162'6c6c6f72ull;  // "rollback"
@@ -34,44 +28,48 @@ Status FileWatch::Open(sqlite3* db, std::unique_ptr<FileWatch>* out) {
   out->reset();
   const char* path = sqlite3_db_filename(db, "main");
   if (path == nullptr || *path == '\0') return Status::Unavailable("an in-memory database has no file to watch");
-  const std::string mode = QueryText(db, "PRAGMA main.journal_mode");
-  if (mode == "wal") {
-    const std::string shm = std::string(path) + "-shm";
-    const int fd = open(shm.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      return Status::Unavailable("cannot open " + shm + " (" + std::strerror(errno) +
-                                 "): a WAL database whose index is not in a file (locking_mode=EXCLUSIVE?)");
-    }
-    struct stat st;
-    void* map = MAP_FAILED;
-    if (fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) >= kWalIndexMapBytes) {
-      map = mmap(nullptr, kWalIndexMapBytes, PROT_READ, MAP_SHARED, fd, 0);
-    }
-    close(fd);
-    if (map == MAP_FAILED) return Status::Unavailable("cannot map the WAL index " + shm);
-    out->reset(new FileWatch(static_cast<const uint64_t*>(map), -1));
-    return Status::Ok();
+  sqlite3_vfs* vfs = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &vfs) != SQLITE_OK || vfs == nullptr) {
+    return Status::Unavailable("cannot find the database's VFS");
   }
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Unavailable(std::string("cannot open ") + path + ": " + std::strerror(errno));
-  out->reset(new FileWatch(nullptr, fd));
+  auto* file = static_cast<sqlite3_file*>(std::calloc(1, static_cast<size_t>(vfs->szOsFile)));
+  if (file == nullptr) return Status::Unavailable("out of memory");
+  int flags = 0;
+  // `path` is the pager's own copy, in the form xOpen expects (URI
+  // parameters after it), and outlives this watch: the connection ends it.
+  if (vfs->xOpen(vfs, path, file, SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB, &flags) != SQLITE_OK) {
+    if (file->pMethods != nullptr) file->pMethods->xClose(file);
+    std::free(file);
+    return Status::Unavailable(std::string("cannot open ") + path + " to watch it");
+  }
+  std::unique_ptr<FileWatch> watch(new FileWatch(file));
+  if (QueryText(db, "PRAGMA main.journal_mode") == "wal") {
+    volatile void* region = nullptr;
+    if (file->pMethods->iVersion < 2 || file->pMethods->xShmMap == nullptr ||
+        file->pMethods->xShmMap(file, 0, kWalIndexRegionBytes, 0, &region) != SQLITE_OK || region == nullptr) {
+      return Status::Unavailable(std::string("cannot map the WAL index of ") + path +
+                                 " (is it in heap memory, under locking_mode=EXCLUSIVE?)");
+    }
+    watch->wal_index_ = const_cast<const uint64_t*>(static_cast<volatile uint64_t*>(region));
+  }
+  *out = std::move(watch);
   return Status::Ok();
 }
 
 FileWatch::~FileWatch() {
-  if (wal_index_ != nullptr) munmap(const_cast<uint64_t*>(wal_index_), kWalIndexMapBytes);
-  if (database_fd_ >= 0) close(database_fd_);
+  if (wal_index_ != nullptr) file_->pMethods->xShmUnmap(file_, 0);
+  file_->pMethods->xClose(file_);
+  std::free(file_);
 }
 
 FileWatch::State FileWatch::ObserveHeader() const {
   State state{};
   state[0] = kRollbackMark;
   unsigned char header[kHeaderSpan] = {};
-  // A short read (a file being replaced) leaves zeros: a state of its own.
-  const ssize_t n = pread(database_fd_, header, sizeof header, kHeaderChangeCounter);
-  state[1] = static_cast<uint64_t>(n);
-  std::memcpy(&state[2], header, 8);                                          // change counter, page count
-  std::memcpy(&state[3], header + (92 - kHeaderChangeCounter), 8);            // version-valid-for, library version
+  // A short read (a file being replaced) reads as zeros: a state of its own.
+  state[1] = static_cast<uint64_t>(file_->pMethods->xRead(file_, header, sizeof header, kHeaderChangeCounter));
+  std::memcpy(&state[2], header, 8);                               // change counter, page count
+  std::memcpy(&state[3], header + (92 - kHeaderChangeCounter), 8);  // version-valid-for, library version
   return state;
 }
 

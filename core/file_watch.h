@@ -2,8 +2,14 @@
 // system call and without entering SQLite: has anything been committed to it
 // since the shared cache last caught up with it (document_cache.h)?
 //
+// The file is opened through the connection's own VFS (read-only, never
+// locked), not with open(2): closing any descriptor of a file releases every
+// POSIX lock the process holds on it, SQLite's included, and SQLite's VFS is
+// what keeps track of that.
+//
 // WAL mode (what docstore_tune() sets): the first copy of the WAL-index
-// header at the start of <db>-shm, mapped read-only once per connection.
+// header at the start of <db>-shm, mapped through the VFS's xShmMap (the
+// same mapping SQLite reads, held by this watch until it is closed).
 // SQLite rewrites it on every commit (mxFrame, the last frame's checksum and
 // the header's own checksum move) and on every WAL reset (new salts); a
 // checkpoint alone leaves it. The mapping is made after the connection has
@@ -15,7 +21,9 @@
 //
 // Rollback-journal modes: the database header's change counter, which every
 // commit in those modes increments, with the page count and the
-// version-valid-for number beside it: one pread per hit.
+// version-valid-for number beside it: one read (a pread) per hit. (Under
+// SQLCipher those bytes are encrypted; page 1 is rewritten, so they change,
+// on every commit all the same.)
 //
 // What <db>-shm shows anyone who may read it: frame and page numbers, salts
 // and checksums. For an encrypted database the frames are encrypted and so
@@ -25,6 +33,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 
 #include "shmcache/shmcache.h"
@@ -58,11 +67,11 @@ class FileWatch {
   bool wal() const { return wal_index_ != nullptr; }
 
  private:
-  FileWatch(const uint64_t* wal_index, int database_fd) : wal_index_(wal_index), database_fd_(database_fd) {}
+  explicit FileWatch(sqlite3_file* file) : file_(file) {}
   State ObserveHeader() const;
 
-  const uint64_t* const wal_index_;  // the mapped WAL-index header, or nullptr
-  const int database_fd_;            // rollback modes: the database file, else -1
+  sqlite3_file* const file_;             // the database, opened through its VFS
+  const uint64_t* wal_index_ = nullptr;  // WAL mode: the mapped WAL-index header
 };
 
 }  // namespace docstore

@@ -32,6 +32,9 @@ struct QueryResult {
 // default and other KDF settings, are covered where they matter: the sidecar's
 // cipher options (access_test), a SQLCipher 3 file opened by SQLCipher 4
 // (cache_test), the Node SQLCipher 4 client and the sqlcipher shell tests.
+// What SELECT docstore_init() returns: the number of sql/'s last migration.
+inline const std::string kSchemaVersion = "7";
+
 inline constexpr const char* kTestKeyHex = "8e2f6b41d07c95a3e1b4c8d2f7a60935b1c4e7d2a8f3960b5c1d4e7f2a8b3c69";
 // As SQLCipher takes it: PRAGMA key = "x'...'" and ATTACH ... KEY "x'...'".
 inline std::string TestKeyLiteral() { return std::string("\"x'") + kTestKeyHex + "'\""; }
