@@ -77,3 +77,29 @@ test('bad input gives clear errors', (t) => {
     /metadata_is_json/);
   assert.equal(db.prepare('SELECT count(*) FROM documents').pluck().get(), 0);
 });
+
+test('a better-sqlite3 connection without docstore writes; the cache follows', (t) => {
+  const db = openDatabase(t);
+  db.pragma('journal_mode = WAL');
+  db.exec("INSERT INTO documents(id, title) VALUES (1, 'one'), (2, 'two')");
+  const get = db.prepare('SELECT doc_get(?) AS doc');
+  const doc = (id) => JSON.parse(get.get(id).doc ?? 'null');
+  const hits = () => Number(db.prepare("SELECT value FROM docstore_stats WHERE name = 'hits'").get().value);
+  assert.equal(doc(1).title, 'one');
+  assert.equal(doc(2).title, 'two');
+  const before = hits();
+  assert.equal(doc(1).title, 'one');
+  assert.equal(hits(), before + 1);
+
+  const plain = new Database(db.name);  // never loads docstore
+  t.after(() => plain.close());
+  plain.prepare("UPDATE documents SET title = 'changed by node' WHERE id = 1").run();
+  plain.prepare('DELETE FROM documents WHERE id = 2').run();
+  plain.prepare("INSERT INTO documents(id, title) VALUES (3, 'three')").run();
+  assert.equal(doc(1).title, 'changed by node');
+  assert.equal(doc(2), null);
+  assert.equal(doc(3).title, 'three');
+  const again = hits();
+  assert.equal(doc(3).title, 'three');
+  assert.equal(hits(), again + 1);
+});

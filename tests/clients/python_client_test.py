@@ -81,6 +81,51 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(rows, [(1, "Alpha", "[final] version")])
         self.assertEqual(self.db.execute("SELECT count(*) FROM doc_search('draft')").fetchone(), (0,))
 
+    def stat(self, name):
+        (value,) = self.db.execute("SELECT value FROM docstore_stats WHERE name = ?", (name,)).fetchone()
+        return value
+
+    def test_writers_without_docstore_keep_the_cache_coherent(self):
+        path = os.path.join(self.dir.name, "docs.db")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        with self.db:
+            self.db.execute("INSERT INTO documents(id, title) VALUES (1, 'one'), (2, 'two')")
+        self.assertEqual(self.doc(1)["title"], "one")
+        self.assertEqual(self.doc(2)["title"], "two")
+        old_copy = os.path.join(self.dir.name, "old.db")
+        with sqlite3.connect(old_copy) as copy:
+            self.db.backup(copy)
+        hits = int(self.stat("hits"))
+        self.assertEqual(self.doc(1)["title"], "one")
+        self.assertEqual(int(self.stat("hits")), hits + 1)  # served from the cache
+
+        # A connection that never loaded docstore writes.
+        plain = sqlite3.connect(path, isolation_level=None)
+        plain.execute("UPDATE documents SET title = 'changed plainly' WHERE id = 1")
+        plain.execute("DELETE FROM documents WHERE id = 2")
+        plain.execute("INSERT INTO documents(id, title, metadata) VALUES (3, 'three', '{\"k\":1}')")
+        self.assertEqual(self.doc(1)["title"], "changed plainly")
+        self.assertIsNone(self.doc(2))
+        self.assertEqual(self.doc(3)["metadata"], {"k": 1})
+        hits = int(self.stat("hits"))
+        self.assertEqual(self.doc(1)["title"], "changed plainly")
+        self.assertEqual(int(self.stat("hits")), hits + 1)  # and cached again
+
+        # The backup API restores the older copy over it, page by page.
+        with sqlite3.connect(old_copy) as copy:
+            copy.backup(plain)
+        self.assertEqual(self.doc(1)["title"], "one")
+        self.assertEqual(self.doc(2)["title"], "two")
+        self.assertIsNone(self.doc(3))
+        self.assertGreaterEqual(int(self.stat("cache_resets")), 1)  # another history: cleared
+        plain.close()
+
+        # sqlite3_blob_write would change a document unseen: SQLite refuses it.
+        plain = sqlite3.connect(path)
+        with self.assertRaisesRegex(sqlite3.OperationalError, "indexed column"):
+            plain.blobopen("documents", "content", 1)
+        plain.close()
+
     def test_search_ranks_and_limits(self):
         with self.db:
             for i in range(1, 31):
