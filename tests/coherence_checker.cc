@@ -3,7 +3,11 @@
 // Writer processes update, delete and re-insert a small set of documents whose
 // content carries a per-document version k ("k=<k>;"), each write in its own
 // transaction; after COMMIT returns, the writer publishes (k, live) for that
-// document in a shared array. Reader processes call doc_get in a loop and
+// document in a shared array. Writers of three kinds take turns, one at a
+// time (a robust mutex among them): one with docstore loaded, one that never
+// loads it (plain SQL), and one that never loads it and writes through the
+// backup API (copies the database, changes the copy, copies it back page by
+// page, as a restore or a replica does). Reader processes call doc_get in a loop and
 // compare what they got with what had been published before the call began:
 // a live document older than that is a stale read. A NULL is stale when the
 // document was live at the published version and still is (checked on the
@@ -15,6 +19,7 @@
 // Runs until at least min_reads (default 100000) reads were checked and at
 // least 200 processes were killed; exits 0 when no read was stale and some
 // reads were cache hits (docstore_stats).
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/mman.h>
@@ -22,6 +27,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,7 +43,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kDocuments = 16;
-constexpr int kWriters = 2;
+enum WriterKind { kDocstoreWriter, kPlainWriter, kBackupWriter, kWriterKinds };
+constexpr int kWriters = kWriterKinds;  // one of each
 constexpr int kReaders = 3;
 
 // Published state of a document: k << 1 | live, only ever raised.
@@ -47,7 +54,9 @@ struct Shared {
   std::atomic<uint64_t> verified;
   std::atomic<uint64_t> stale;
   std::atomic<uint64_t> writes;
+  std::atomic<uint64_t> writes_by_kind[kWriterKinds];
   std::atomic<bool> stop;
+  pthread_mutex_t writers_mutex;  // robust: a writer is killed holding it
   char first_stale[512];
 };
 
@@ -60,10 +69,11 @@ std::string extension;
   _exit(2);
 }
 
-sqlite3* OpenConnection() {
+sqlite3* OpenConnection(bool load = true) {
   sqlite3* db = nullptr;
   if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) Fail("open");
   sqlite3_busy_timeout(db, 30000);
+  if (!load) return db;
   sqlite3_enable_load_extension(db, 1);
   char* error = nullptr;
   if (sqlite3_load_extension(db, extension.c_str(), nullptr, &error) != SQLITE_OK) {
@@ -85,38 +95,83 @@ void RaisePublished(int id, uint64_t value) {
   }
 }
 
-[[noreturn]] void Writer(unsigned seed) {
-  sqlite3* db = OpenConnection();
-  std::mt19937 rng(seed);
-  sqlite3_stmt *state, *save, *update, *insert, *remove;
+class WritersLock {
+ public:
+  WritersLock() {
+    if (pthread_mutex_lock(&shared->writers_mutex) == EOWNERDEAD) pthread_mutex_consistent(&shared->writers_mutex);
+  }
+  ~WritersLock() { pthread_mutex_unlock(&shared->writers_mutex); }
+};
+
+// One write to document `id` on `db` (its transaction open): the new (k,
+// live), which the caller publishes once it committed.
+uint64_t WriteOne(sqlite3* db, int id, std::mt19937& rng) {
+  sqlite3_stmt* state = nullptr;
   sqlite3_prepare_v2(db, "SELECT k, live FROM checker_state WHERE id = ?1", -1, &state, nullptr);
+  sqlite3_bind_int(state, 1, id);
+  if (sqlite3_step(state) != SQLITE_ROW) Fail("no checker_state row");
+  const int64_t k = sqlite3_column_int64(state, 0) + 1;
+  const bool was_live = sqlite3_column_int(state, 1) != 0;
+  sqlite3_finalize(state);
+  const bool live = was_live ? rng() % 5 != 0 : true;  // live docs: 1 in 5 writes deletes
+  const std::string content = "k=" + std::to_string(k) + ";";
+  const char* sql = !was_live ? "INSERT INTO documents(id, title, content) VALUES (?1, 'doc', ?2)"
+                    : live    ? "UPDATE documents SET content = ?2 WHERE id = ?1"
+                              : "DELETE FROM documents WHERE id = ?1";
+  sqlite3_stmt* write = nullptr;
+  sqlite3_prepare_v2(db, sql, -1, &write, nullptr);
+  sqlite3_bind_int(write, 1, id);
+  if (live) sqlite3_bind_text(write, 2, content.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(write) != SQLITE_DONE) Fail(std::string("write: ") + sqlite3_errmsg(db));
+  sqlite3_finalize(write);
+  sqlite3_stmt* save = nullptr;
   sqlite3_prepare_v2(db, "UPDATE checker_state SET k = ?2, live = ?3 WHERE id = ?1", -1, &save, nullptr);
-  sqlite3_prepare_v2(db, "UPDATE documents SET content = ?2 WHERE id = ?1", -1, &update, nullptr);
-  sqlite3_prepare_v2(db, "INSERT INTO documents(id, title, content) VALUES (?1, 'doc', ?2)", -1, &insert, nullptr);
-  sqlite3_prepare_v2(db, "DELETE FROM documents WHERE id = ?1", -1, &remove, nullptr);
+  sqlite3_bind_int(save, 1, id);
+  sqlite3_bind_int64(save, 2, k);
+  sqlite3_bind_int(save, 3, live);
+  if (sqlite3_step(save) != SQLITE_DONE) Fail("save state");
+  sqlite3_finalize(save);
+  return static_cast<uint64_t>(k) << 1 | (live ? 1 : 0);
+}
+
+// Copies all of `from` into `to` with the backup API.
+void Backup(sqlite3* to, sqlite3* from) {
+  sqlite3_backup* backup = sqlite3_backup_init(to, "main", from, "main");
+  if (backup == nullptr) Fail(std::string("backup: ") + sqlite3_errmsg(to));
+  int rc;
+  while ((rc = sqlite3_backup_step(backup, 5)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+  }
+  sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) Fail(std::string("backup step: ") + sqlite3_errstr(rc));
+}
+
+[[noreturn]] void Writer(WriterKind kind, unsigned seed) {
+  sqlite3* db = OpenConnection(kind == kDocstoreWriter);
+  std::mt19937 rng(seed);
   while (!shared->stop.load()) {
     const int id = 1 + static_cast<int>(rng() % kDocuments);
-    Exec(db, "BEGIN IMMEDIATE");
-    sqlite3_bind_int(state, 1, id);
-    if (sqlite3_step(state) != SQLITE_ROW) Fail("no checker_state row");
-    const int64_t k = sqlite3_column_int64(state, 0) + 1;
-    const bool was_live = sqlite3_column_int(state, 1) != 0;
-    sqlite3_reset(state);
-    const bool live = was_live ? rng() % 5 != 0 : true;  // live docs: 1 in 5 writes deletes
-    const std::string content = "k=" + std::to_string(k) + ";";
-    sqlite3_stmt* write = !was_live ? insert : live ? update : remove;
-    sqlite3_bind_int(write, 1, id);
-    if (write != remove) sqlite3_bind_text(write, 2, content.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(write) != SQLITE_DONE) Fail(std::string("write: ") + sqlite3_errmsg(db));
-    sqlite3_reset(write);
-    sqlite3_bind_int(save, 1, id);
-    sqlite3_bind_int64(save, 2, k);
-    sqlite3_bind_int(save, 3, live);
-    if (sqlite3_step(save) != SQLITE_DONE) Fail("save state");
-    sqlite3_reset(save);
-    Exec(db, "COMMIT");
-    RaisePublished(id, static_cast<uint64_t>(k) << 1 | (live ? 1 : 0));
+    uint64_t published;
+    {
+      WritersLock lock;
+      if (kind == kBackupWriter) {
+        // The database into memory, one write there, then back, page by page.
+        sqlite3* copy = nullptr;
+        if (sqlite3_open(":memory:", &copy) != SQLITE_OK) Fail("open :memory:");
+        Backup(copy, db);
+        Exec(copy, "BEGIN");
+        published = WriteOne(copy, id, rng);
+        Exec(copy, "COMMIT");
+        Backup(db, copy);
+        sqlite3_close(copy);
+      } else {
+        Exec(db, "BEGIN IMMEDIATE");
+        published = WriteOne(db, id, rng);
+        Exec(db, "COMMIT");
+      }
+    }
+    RaisePublished(id, published);
     shared->writes.fetch_add(1);
+    shared->writes_by_kind[kind].fetch_add(1);
   }
   _exit(0);
 }
@@ -164,11 +219,12 @@ void ReportStale(const std::string& what) {
   _exit(0);
 }
 
-pid_t Spawn(bool writer, unsigned seed) {
+// A writer of `kind`, or a reader when kind is kWriterKinds.
+pid_t Spawn(int kind, unsigned seed) {
   const pid_t pid = fork();
   if (pid < 0) Fail("fork");
   if (pid == 0) {
-    if (writer) Writer(seed);
+    if (kind < kWriterKinds) Writer(static_cast<WriterKind>(kind), seed);
     Reader(seed);
   }
   return pid;
@@ -187,6 +243,14 @@ int main(int argc, char** argv) {
   void* memory = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) Fail("mmap");
   shared = new (memory) Shared{};
+  {
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&shared->writers_mutex, &attr);
+    pthread_mutexattr_destroy(&attr);
+  }
 
   {
     sqlite3* db = OpenConnection();
@@ -207,8 +271,8 @@ int main(int argc, char** argv) {
 
   std::vector<pid_t> writers, readers;
   unsigned seed = 1;
-  for (int i = 0; i < kWriters; ++i) writers.push_back(Spawn(true, seed++));
-  for (int i = 0; i < kReaders; ++i) readers.push_back(Spawn(false, seed++));
+  for (int kind = 0; kind < kWriters; ++kind) writers.push_back(Spawn(kind, seed++));
+  for (int i = 0; i < kReaders; ++i) readers.push_back(Spawn(kWriterKinds, seed++));
 
   // Kill -9 a random reader or writer every few milliseconds and replace it,
   // until enough reads were checked (or a minute passes).
@@ -221,12 +285,13 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 20));
     const bool writer = rng() % 2 == 0;
     auto& group = writer ? writers : readers;
-    pid_t& victim = group[rng() % group.size()];
+    const size_t slot = rng() % group.size();  // a writer's slot is its kind
+    pid_t& victim = group[slot];
     kill(victim, SIGKILL);
     int status = 0;
     waitpid(victim, &status, 0);
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0) Fail("a child failed before it was killed");
-    victim = Spawn(writer, seed++);
+    victim = Spawn(writer ? static_cast<int>(slot) : kWriterKinds, seed++);
     ++kills;
   }
   shared->stop = true;
@@ -241,10 +306,14 @@ int main(int argc, char** argv) {
     waitpid(pid, &status, 0);
     child_failed |= !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
-  std::printf("coherence: %llu reads (%llu checked), %llu writes, %llu processes killed, %llu stale\n",
+  std::printf("coherence: %llu reads (%llu checked), %llu writes (%llu with docstore, %llu plain, %llu by backup),"
+              " %llu processes killed, %llu stale\n",
               static_cast<unsigned long long>(shared->reads.load()),
               static_cast<unsigned long long>(shared->verified.load()),
               static_cast<unsigned long long>(shared->writes.load()),
+              static_cast<unsigned long long>(shared->writes_by_kind[kDocstoreWriter].load()),
+              static_cast<unsigned long long>(shared->writes_by_kind[kPlainWriter].load()),
+              static_cast<unsigned long long>(shared->writes_by_kind[kBackupWriter].load()),
               static_cast<unsigned long long>(kills),
               static_cast<unsigned long long>(shared->stale.load()));
   if (shared->stale.load() != 0) std::printf("first stale read: %s\n", shared->first_stale);
@@ -261,8 +330,9 @@ int main(int argc, char** argv) {
       const std::string value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
       if (name == "hits") cache_hits = std::strtoull(value.c_str(), nullptr, 10);
       if (name == "segment") segment = value;
-      if (name == "hits" || name == "misses" || name == "fills_skipped" || name == "invalidations" ||
-          name == "lock_recoveries" || name == "cache_status") {
+      if (name == "hits" || name == "misses" || name == "fills_skipped" || name == "catch_ups" ||
+          name == "changes_applied" || name == "cache_resets" || name == "lock_recoveries" ||
+          name == "cache_status") {
         line += " " + name + "=" + value;
       }
     }
@@ -272,8 +342,10 @@ int main(int argc, char** argv) {
   }
   fs::remove_all(dir);
   if (!segment.empty()) unlink(("/dev/shm" + segment).c_str());  // the database is gone
+  bool every_kind_wrote = true;
+  for (const auto& writes : shared->writes_by_kind) every_kind_wrote &= writes.load() > 0;
   const bool pass = shared->stale.load() == 0 && shared->verified.load() >= min_reads &&
-                    kills >= kMinKills && !child_failed && cache_hits > 0;
+                    kills >= kMinKills && !child_failed && cache_hits > 0 && every_kind_wrote;
   std::printf("%s\n", pass ? "PASS" : "FAIL");
   return pass ? 0 : 1;
 }

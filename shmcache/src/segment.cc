@@ -1,6 +1,7 @@
 // The segment: creation and attach (Boost.Interprocess), validation of
 // everything read back from shared memory, and the per-shard ring of
 // contiguous entries with its eviction. See shmcache.h for the contract and layout.h for the bytes.
+#include <dirent.h>
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -704,6 +705,30 @@ Status StatusOf(const bip::interprocess_exception& e) {
 }  // namespace
 
 Segment::Segment(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+namespace {
+
+// Where POSIX shared memory objects live on Linux (glibc's shm_open).
+std::string ShmPath(const std::string& name) { return "/dev/shm" + name; }
+
+// A segment being made is named <name><kCreatingInfix><pid>-<random>.
+constexpr const char* kCreatingInfix = ".creating-";
+
+// Removes what creators of `name` that died mid-way left behind.
+void RemoveDeadCreatorsFiles(const std::string& name) {
+  const std::string prefix = name.substr(1) + kCreatingInfix;
+  DIR* dir = opendir("/dev/shm");
+  if (dir == nullptr) return;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string file = entry->d_name;
+    if (file.compare(0, prefix.size(), prefix) != 0) continue;
+    const long pid = std::strtol(file.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) unlink(("/dev/shm/" + file).c_str());
+  }
+  closedir(dir);
+}
+
+}  // namespace
+
 Segment::~Segment() = default;
 
 // Maps an existing segment and validates it, waiting a little for a creator
@@ -790,52 +815,59 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
     if (error->status == Status::kNoSegment) *error = invalid;
     return nullptr;
   }
-  // Create, or attach if it exists; a segment removed between the two
-  // attempts sends us round again.
+  // Attach if it exists, else make one. A new segment is made whole under a
+  // private name and only then linked under `name` (link(2) fails if another
+  // creator got there first: then that one is attached), so a creator killed
+  // at any moment leaves nothing under `name` that others would wait on, only
+  // its private file, which the next creator removes.
   for (int attempt = 0; attempt < 100; ++attempt) {
+    auto existing = Impl::AttachFormat(name, options.value_format, error);
+    if (existing != nullptr) return std::unique_ptr<Segment>(new Segment(std::move(existing)));
+    if (error->status != Status::kNoSegment) return nullptr;
+    *error = Error{};
+    RemoveDeadCreatorsFiles(name);
+    const std::string private_name = name + kCreatingInfix + std::to_string(getpid()) + "-" +
+                                     std::to_string(RandomInstance() & 0xffffffff);
+    std::unique_ptr<Impl> impl;
     try {
       bip::permissions permissions(options.mode);
-      bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write, permissions);
-      auto impl = std::make_unique<Impl>();
+      bip::shared_memory_object shm(bip::create_only, private_name.c_str(), bip::read_write, permissions);
+      impl = std::make_unique<Impl>();
       impl->name = name;
       impl->RememberIdentity(shm.get_mapping_handle().handle);
-      try {
-        shm.truncate(static_cast<bip::offset_t>(options.capacity_bytes));
-        // Reserve the pages now: on a full /dev/shm a sparse segment would
-        // die of SIGBUS at first touch instead of failing here.
-        const int rc = posix_fallocate(shm.get_mapping_handle().handle, 0,
-                                       static_cast<off_t>(options.capacity_bytes));
-        if (rc != 0) {
-          Remove(name);
-          *error = MakeError(Status::kSystemError, "cannot reserve " +
-                                                       std::to_string(options.capacity_bytes) +
-                                                       " bytes for segment " + name + ": " +
-                                                       std::strerror(rc));
-          return nullptr;
-        }
-        impl->region = bip::mapped_region(shm, bip::read_write, 0, options.capacity_bytes);
-      } catch (...) {
-        Remove(name);  // never leave a half-made segment for others to wait on
-        throw;
-      }
-      impl->base = static_cast<uint8_t*>(impl->region.get_address());
-      impl->header = reinterpret_cast<Header*>(impl->base);
-      impl->geometry = geometry;
-      InitializeSegment(impl->base, options, geometry);
-      ValidateHeader(*impl->header, options.capacity_bytes, &impl->geometry, &impl->limits);
-      for (uint32_t i = 0; i < options.shard_count; ++i) Impl::ResetShard(impl->ShardAt(i));
-      impl->MapPendingTable();
-      impl->header->state.store(kReady, std::memory_order_release);
-      return std::unique_ptr<Segment>(new Segment(std::move(impl)));
-    } catch (const bip::interprocess_exception& e) {
-      if (e.get_error_code() != bip::already_exists_error) {
-        *error = MakeError(StatusOf(e), "cannot create shared memory segment " + name + ": " + e.what());
+      shm.truncate(static_cast<bip::offset_t>(options.capacity_bytes));
+      // Reserve the pages now: on a full /dev/shm a sparse segment would
+      // die of SIGBUS at first touch instead of failing here.
+      const int rc = posix_fallocate(shm.get_mapping_handle().handle, 0, static_cast<off_t>(options.capacity_bytes));
+      if (rc != 0) {
+        Remove(private_name);
+        *error = MakeError(Status::kSystemError, "cannot reserve " + std::to_string(options.capacity_bytes) +
+                                                     " bytes for segment " + name + ": " + std::strerror(rc));
         return nullptr;
       }
+      impl->region = bip::mapped_region(shm, bip::read_write, 0, options.capacity_bytes);
+    } catch (const bip::interprocess_exception& e) {
+      Remove(private_name);
+      *error = MakeError(StatusOf(e), "cannot create shared memory segment " + name + ": " + e.what());
+      return nullptr;
     }
-    auto impl = Impl::AttachFormat(name, options.value_format, error);
-    if (impl != nullptr) return std::unique_ptr<Segment>(new Segment(std::move(impl)));
-    if (error->status != Status::kNoSegment) return nullptr;
+    impl->base = static_cast<uint8_t*>(impl->region.get_address());
+    impl->header = reinterpret_cast<Header*>(impl->base);
+    impl->geometry = geometry;
+    InitializeSegment(impl->base, options, geometry);
+    ValidateHeader(*impl->header, options.capacity_bytes, &impl->geometry, &impl->limits);
+    for (uint32_t i = 0; i < options.shard_count; ++i) Impl::ResetShard(impl->ShardAt(i));
+    impl->MapPendingTable();
+    impl->header->state.store(kReady, std::memory_order_release);
+    const int linked = link(ShmPath(private_name).c_str(), ShmPath(name).c_str());
+    const int link_errno = errno;
+    Remove(private_name);
+    if (linked == 0) return std::unique_ptr<Segment>(new Segment(std::move(impl)));
+    if (link_errno != EEXIST) {
+      *error = MakeError(link_errno == EACCES ? Status::kPermission : Status::kSystemError,
+                         "cannot create shared memory segment " + name + ": link: " + std::strerror(link_errno));
+      return nullptr;
+    }
   }
   *error = MakeError(Status::kSystemError, name + ": created and removed too often to attach");
   return nullptr;

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -325,6 +326,39 @@ TEST_F(MultiProcessTest, ProcessKilledInsideACriticalSectionDoesNotWedgeTheShard
     EXPECT_EQ(got, value);
   }
   EXPECT_EQ(segment_->GetStats().lock_recoveries, 2u);
+}
+
+TEST_F(MultiProcessTest, CreatorsKilledMidCreationLeaveNothingToWaitOn) {
+  Options options = TestOptions();
+  options.capacity_bytes = 64ull << 20;  // tens of milliseconds to make
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      Error error;
+      auto segment = Segment::OpenOrCreate(name_, options, &error);
+      ::_exit(segment != nullptr ? 0 : 1);
+    }
+    ASSERT_GT(pid, 0);
+    ::usleep(static_cast<useconds_t>(1000 + attempt * 1000));  // 1-20 ms in
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    Error error;
+    auto segment = Segment::Open(name_, &error);
+    // Either it finished (a whole segment) or there is none: never one
+    // half made.
+    if (segment == nullptr) {
+      EXPECT_EQ(error.status, Status::kNoSegment) << error.message;
+    } else {
+      segment.reset();
+      Segment::Remove(name_);
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(Create(options));
+  // Dead creators' private files are gone once a segment was made.
+  const std::string prefix = name_.substr(1) + ".creating-";
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+    EXPECT_NE(entry.path().filename().string().rfind(prefix, 0), 0u) << entry.path();
+  }
 }
 
 TEST_F(MultiProcessTest, SourceSyncHolderKilledLeavesNoPosition) {
