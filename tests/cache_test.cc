@@ -363,6 +363,43 @@ TEST_F(CacheTest, AWriteThroughAnAttachedDatabaseReachesItsOwnCache) {
   docstore_test::RemoveSegment(Stat("segment", &other));
 }
 
+TEST_F(CacheTest, RollbackJournalModeIsWatchedThroughTheHeadersChangeCounter) {
+  db_.reset();
+  {
+    Database setup(path());
+    setup.Exec("PRAGMA journal_mode = DELETE");
+  }
+  db_.emplace(path());
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"one\""), std::string::npos);
+  const long hits = StatNumber("hits");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"one\""), std::string::npos);
+  EXPECT_EQ(StatNumber("hits"), hits + 1);
+  Database plain(path(), /*load=*/false);
+  plain.Exec("UPDATE documents SET title = 'rollback mode' WHERE id = 1");
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"rollback mode\""), std::string::npos);
+  EXPECT_EQ(db_->Value("PRAGMA journal_mode"), "delete");
+}
+
+TEST_F(CacheTest, ASegmentRemovedWhileInUseIsLeftForTheCurrentOne) {
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"one\""), std::string::npos);
+  const std::string old_segment = Stat("segment");
+  ASSERT_EQ(unlink(("/dev/shm" + old_segment).c_str()), 0);
+  // A process that comes later makes a new segment, caches the document...
+  Database later(path());
+  EXPECT_NE(later.Value("SELECT doc_get(1)").find("\"title\":\"one\""), std::string::npos);
+  // ... and a writer without docstore changes it.
+  Database plain(path(), /*load=*/false);
+  plain.Exec("UPDATE documents SET title = 'after the rm' WHERE id = 1");
+  // This connection notices the change, and that its segment is gone.
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"after the rm\""), std::string::npos);
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"after the rm\""), std::string::npos);
+  EXPECT_EQ(Stat("cache_status"), kCacheOn);
+  struct stat st;
+  EXPECT_EQ(stat(("/dev/shm" + Stat("segment")).c_str(), &st), 0) << "still on the removed segment";
+  EXPECT_EQ(Stat("segment"), Stat("segment", &later));
+  EXPECT_NE(later.Value("SELECT doc_get(1)").find("\"title\":\"after the rm\""), std::string::npos);
+}
+
 TEST_F(CacheTest, InMemoryDatabasesWorkUncached) {
   Database memory(":memory:", true, false);
   memory.Value("SELECT docstore_init()");
