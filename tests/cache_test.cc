@@ -408,11 +408,13 @@ TEST_F(CacheTest, InMemoryDatabasesWorkUncached) {
   EXPECT_NE(Stat("cache_status", &memory).find("in-memory"), std::string::npos);
 }
 
-// The bytes of this segment's file under /dev/shm.
-std::string SegmentBytes(const std::string& segment) {
-  std::ifstream file("/dev/shm" + segment, std::ios::binary);
+std::string FileBytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
+
+// The bytes of this segment's file under /dev/shm.
+std::string SegmentBytes(const std::string& segment) { return FileBytes("/dev/shm" + segment); }
 
 TEST_F(CacheTest, APlainDatabasesDocumentsAreInTheSegmentAsTheyAre) {
   // What the keyed test below must not find, this one finds.
@@ -427,6 +429,28 @@ TEST_F(CacheTest, APlainDatabasesDocumentsAreInTheSegmentAsTheyAre) {
 }
 
 #ifdef DOCSTORE_TEST_SQLCIPHER
+TEST_F(CacheTest, AKeyedWalDatabaseIsWatchedAndItsShmHoldsNoPlaintext) {
+  const std::string before = "B" + std::to_string(getpid()) + "before";
+  const std::string after = "A" + std::to_string(getpid()) + "after";
+  EXPECT_EQ(db_->Value("PRAGMA journal_mode"), "wal");
+  db_->Exec("INSERT INTO documents(id, title) VALUES (3, '" + before + "')");
+  EXPECT_NE(db_->Value("SELECT doc_get(3)").find(before), std::string::npos);
+  const long hits = StatNumber("hits");
+  EXPECT_NE(db_->Value("SELECT doc_get(3)").find(before), std::string::npos);
+  EXPECT_EQ(StatNumber("hits"), hits + 1);
+  {
+    Database plain(path(), /*load=*/false);  // keyed, docstore not loaded
+    plain.Exec("UPDATE documents SET title = '" + after + "' WHERE id = 3");
+  }
+  EXPECT_NE(db_->Value("SELECT doc_get(3)").find(after), std::string::npos);
+  for (const char* suffix : {"-shm", "-wal"}) {
+    const std::string bytes = FileBytes(path().string() + suffix);
+    EXPECT_FALSE(bytes.empty()) << suffix;
+    EXPECT_EQ(bytes.find(before), std::string::npos) << "plaintext in " << suffix;
+    EXPECT_EQ(bytes.find(after), std::string::npos) << "plaintext in " << suffix;
+  }
+}
+
 TEST_F(CacheTest, AKeyedDatabaseIsCachedSealedAndATamperedEntryIsNeverServed) {
   Database keyed(dir_ / "keyed.db");  // PRAGMA key
   keyed.Value("SELECT docstore_init()");
