@@ -236,6 +236,16 @@ class Sidecar {
       std::fprintf(stderr, "docstore-sidecar: %s\n", error.c_str());
       return 1;
     }
+    if (sqlite3_db_readonly(db_, "main") == 1) {
+      // Readers count no accesses where the database cannot be written
+      // (core/cache_client.h), so nothing waits for a flush here.
+      std::fprintf(stderr,
+                   "docstore-sidecar: %s is read-only here (file permissions, a read-only mount, a replica):"
+                   " accesses are not counted on a read-only database, so there is nothing to flush; run"
+                   " docstore-sidecar where the database is written\n",
+                   o_.database.c_str());
+      return 0;
+    }
     if (o_.once) {
       if (!Attach()) return 1;
       return cache_ == nullptr || Flush() ? 0 : 1;
