@@ -1,8 +1,5 @@
 #include "cache_client.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -12,7 +9,7 @@
 
 namespace docstore {
 
-bool DatabaseIsEncrypted(sqlite3* db, const char* path) {
+bool DatabaseIsEncrypted(sqlite3* db) {
   sqlite3_stmt* stmt = nullptr;
   bool keyed = false;
   if (sqlite3_prepare_v2(db, "PRAGMA cipher_provider", -1, &stmt, nullptr) == SQLITE_OK) {
@@ -20,11 +17,16 @@ bool DatabaseIsEncrypted(sqlite3* db, const char* path) {
   }
   sqlite3_finalize(stmt);
   if (keyed) return true;
+  // Read through the connection's own file: opening and closing the file
+  // with open(2) would drop every POSIX lock this process holds on it,
+  // SQLite's included.
+  sqlite3_file* file = nullptr;
   char header[16] = {};
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  const ssize_t n = fd >= 0 ? pread(fd, header, sizeof header, 0) : -1;
-  if (fd >= 0) close(fd);
-  return n != static_cast<ssize_t>(sizeof header) || std::memcmp(header, "SQLite format 3", sizeof header) != 0;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || file == nullptr ||
+      file->pMethods == nullptr || file->pMethods->xRead(file, header, sizeof header, 0) != SQLITE_OK) {
+    return true;
+  }
+  return std::memcmp(header, "SQLite format 3", sizeof header) != 0;
 }
 
 // A text value of the main database's docstore_meta, "" when there is none.
@@ -67,7 +69,7 @@ DocumentCache* CacheClient::Attach() {
   // entries are sealed under the cache key kept inside the database.
   std::string reads_off;
   std::unique_ptr<EntryCipher> cipher;
-  if (DatabaseIsEncrypted(db_, path)) {
+  if (DatabaseIsEncrypted(db_)) {
     std::string cache_key = MainMeta("cache_key");
     cipher = EntryCipher::FromHexKey(cache_key);
     std::fill(cache_key.begin(), cache_key.end(), '\0');
@@ -91,6 +93,7 @@ DocumentCache* CacheClient::Attach() {
   }
   unavailable_.clear();
   caught_up_ = false;
+  skip_detection_ = BenchSkipsDetection();
   // Where the database cannot be written here, flushes could never write
   // the counts: counting them would only fill the table.
   counting_disabled_ = sqlite3_db_readonly(db_, "main") == 1;

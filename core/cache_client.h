@@ -20,11 +20,11 @@
 
 namespace docstore {
 
-// Whether the database file at `path`, open on `db`, is encrypted: keyed by
-// SQLCipher (it names a cipher provider only for a keyed database), or a file
-// that does not start like a plain SQLite database. Found per database at
-// run time, whichever build and runtime.
-bool DatabaseIsEncrypted(sqlite3* db, const char* path);
+// Whether the main database of `db` is encrypted: keyed by SQLCipher (it
+// names a cipher provider only for a keyed database), or a file that does not
+// start like a plain SQLite database. Found per database at run time,
+// whichever build and runtime.
+bool DatabaseIsEncrypted(sqlite3* db);
 
 // How long a reader waits for another process that is catching the cache
 // up (it reads from the database instead after that).
@@ -53,7 +53,7 @@ class CacheClient {
   DocumentCache* CacheForHit() {
     DocumentCache* cache = Cache();
     if (cache == nullptr || watch_ == nullptr || !cache->reads_enabled() || InWriteTransaction(db_)) return nullptr;
-    if (caught_up_ && cache->SourceIs(watch_->Observe())) return cache;
+    if (caught_up_ && (skip_detection_ || cache->SourceIs(watch_->Observe()))) return cache;
     return CatchUp();
   }
 
@@ -94,6 +94,7 @@ class CacheClient {
   bool caught_up_ = false;  // this connection has caught up (or seen it done) since it attached
   bool attach_final_ = false;  // a failure retrying cannot fix
   bool counting_disabled_ = false;
+  bool skip_detection_ = false;  // bench only: cache_settings.h, BenchSkipsDetection
   std::string unavailable_ = "not attached yet";
   std::string watch_off_;
   std::string counting_off_;

@@ -118,6 +118,8 @@ Status SetCacheSettings(const CacheSettings& settings) {
   return Status::Ok();
 }
 
+bool BenchSkipsDetection() { return std::getenv("DOCSTORE_BENCH_UNSAFE_NO_DETECTION") != nullptr; }
+
 shmcache::Options TakeSegmentOptions() {
   std::lock_guard lock(settings_mutex);
   segment_attached = true;

@@ -39,6 +39,12 @@ Status SetCacheSettings(const CacheSettings& settings);
 // Why the environment's settings were not taken (the defaults were), or "".
 std::string CacheSettingsEnvironmentError();
 
+// For bench/ only, never for use: DOCSTORE_BENCH_UNSAFE_NO_DETECTION set when
+// a connection attaches makes its hits skip the check that the cache caught
+// up with the file (file_watch.h), so that the check's cost can be measured.
+// Such a connection can serve documents that writes replaced.
+bool BenchSkipsDetection();
+
 // For DocumentCache: the shmcache options of a new segment under the current
 // settings. From this call on the settings are fixed.
 shmcache::Options TakeSegmentOptions();

@@ -52,7 +52,7 @@ void Tune(sqlite3_context* ctx, int, sqlite3_value**) {
                                      " cipher settings"));
   }
   const char* path = sqlite3_db_filename(db, "main");
-  const bool encrypted = path != nullptr && *path != '\0' && DatabaseIsEncrypted(db, path);
+  const bool encrypted = path != nullptr && *path != '\0' && DatabaseIsEncrypted(db);
 
   const std::string journal_mode = QueryText(db, "PRAGMA journal_mode = WAL", &rc);
   if (rc != SQLITE_OK) {

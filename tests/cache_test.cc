@@ -363,6 +363,19 @@ TEST_F(CacheTest, AWriteThroughAnAttachedDatabaseReachesItsOwnCache) {
   docstore_test::RemoveSegment(Stat("segment", &other));
 }
 
+// docstore never opens and closes the database file itself: a close(2) would
+// drop SQLite's locks, and another process closing would then find itself the
+// last connection and delete the WAL under this one.
+TEST_F(CacheTest, AttachingKeepsTheConnectionsLocks) {
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find("\"title\":\"one\""), std::string::npos);
+  EXPECT_EQ(Stat("cache_status"), kCacheOn);
+  {
+    Database other(path(), /*load=*/false);
+    EXPECT_EQ(other.Value("SELECT count(*) FROM documents"), "2");
+  }
+  EXPECT_TRUE(fs::exists(path().string() + "-wal")) << "another connection's close deleted the WAL";
+}
+
 TEST_F(CacheTest, RollbackJournalModeIsWatchedThroughTheHeadersChangeCounter) {
   db_.reset();
   {

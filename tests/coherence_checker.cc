@@ -16,6 +16,9 @@
 // readers and writers all along and starts new ones.
 //
 //   coherence_checker EXTENSION [min_reads]
+// Built a second time against SQLCipher 4 (DOCSTORE_CHECKER_KEYED): the
+// database is keyed, its cache entries sealed, and the backup writer's copy is
+// a keyed file of its own (SQLCipher backs up only between equal keys).
 // Runs until at least min_reads (default 100000) reads were checked and at
 // least 200 processes were killed; exits 0 when no read was stale and some
 // reads were cache hits (docstore_stats).
@@ -69,9 +72,20 @@ std::string extension;
   _exit(2);
 }
 
-sqlite3* OpenConnection(bool load = true) {
+void Exec(sqlite3* db, const char* sql);
+
+// Opens `path`, keyed in the SQLCipher build.
+sqlite3* OpenFile(const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) Fail("open");
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) Fail("open " + path);
+#ifdef DOCSTORE_CHECKER_KEYED
+  Exec(db, "PRAGMA key = 'coherence checker key'");
+#endif
+  return db;
+}
+
+sqlite3* OpenConnection(bool load = true) {
+  sqlite3* db = OpenFile(db_path);
   sqlite3_busy_timeout(db, 30000);
   if (!load) return db;
   sqlite3_enable_load_extension(db, 1);
@@ -154,15 +168,17 @@ void Backup(sqlite3* to, sqlite3* from) {
     {
       WritersLock lock;
       if (kind == kBackupWriter) {
-        // The database into memory, one write there, then back, page by page.
-        sqlite3* copy = nullptr;
-        if (sqlite3_open(":memory:", &copy) != SQLITE_OK) Fail("open :memory:");
+        // The database into a copy, one write there, then back, page by page.
+        const std::string copy_path = db_path + ".copy-" + std::to_string(getpid());
+        unlink(copy_path.c_str());
+        sqlite3* copy = OpenFile(copy_path);
         Backup(copy, db);
         Exec(copy, "BEGIN");
         published = WriteOne(copy, id, rng);
         Exec(copy, "COMMIT");
         Backup(db, copy);
         sqlite3_close(copy);
+        unlink(copy_path.c_str());
       } else {
         Exec(db, "BEGIN IMMEDIATE");
         published = WriteOne(db, id, rng);
