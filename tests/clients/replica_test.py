@@ -26,6 +26,10 @@ import tempfile
 import time
 
 EXTENSION = os.environ.get("DOCSTORE_EXTENSION", "build/docstore")
+# A small segment, whose pending-access table (one slot per 256 bytes) holds
+# fewer documents than the test reads; every process inherits it.
+os.environ["DOCSTORE_CACHE_BYTES"] = str(1 << 20)
+os.environ["DOCSTORE_CACHE_MAX_ENTRY_BYTES"] = str(64 << 10)
 DOCUMENTS = 6000        # more than the pending table's 4096 slots at 1 MiB
 MIN_READS = 100_000
 READERS = 3
