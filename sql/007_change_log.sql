@@ -10,9 +10,9 @@
 -- applies the log's new entries to the cache before it serves
 -- (core/document_cache.h, "The coherence protocol").
 --
--- The log keeps the last 10000 changes: each write's trigger deletes what
--- fell out of that window, so no one has to prune it and it stays bounded
--- on a replica that is never written by docstore. A cache that fell further
+-- The log keeps the last 10000 changes: logging a change deletes what fell
+-- out of that window (docstore_changes_advance), so no one has to prune it
+-- and it stays bounded on a replica that is never written by docstore. A cache that fell further
 -- behind than that is cleared rather than brought up to date.
 --
 -- `tag` is random per change: a cache that applied the log up to clock N
@@ -26,41 +26,41 @@ CREATE TABLE docstore_changes (
   tag    INTEGER NOT NULL
 );
 
+-- One home for the clock and the window: a change logged at the next clock
+-- moves docstore_clock there and drops what fell out of the last 10000.
+CREATE TRIGGER docstore_changes_advance AFTER INSERT ON docstore_changes
+BEGIN
+  UPDATE docstore_clock SET value = NEW.clock WHERE id = 1;
+  DELETE FROM docstore_changes WHERE clock <= NEW.clock - 10000;
+END;
+
 DROP TRIGGER documents_cache_insert;
 DROP TRIGGER documents_cache_update;
 DROP TRIGGER documents_cache_delete;
 
 CREATE TRIGGER documents_cache_insert AFTER INSERT ON documents
 BEGIN
-  UPDATE docstore_clock SET value = value + 1 WHERE id = 1;
   INSERT INTO docstore_changes(clock, doc_id, tag)
-    SELECT value, NEW.id, random() FROM docstore_clock WHERE id = 1;
-  DELETE FROM docstore_changes WHERE clock <= (SELECT value - 10000 FROM docstore_clock WHERE id = 1);
+    SELECT value + 1, NEW.id, random() FROM docstore_clock WHERE id = 1;
 END;
 
 CREATE TRIGGER documents_cache_update AFTER UPDATE ON documents
 BEGIN
-  UPDATE docstore_clock SET value = value + 1 WHERE id = 1;
   INSERT INTO docstore_changes(clock, doc_id, tag)
-    SELECT value, OLD.id, random() FROM docstore_clock WHERE id = 1;
-  UPDATE docstore_clock SET value = value + 1 WHERE id = 1 AND NEW.id <> OLD.id;
+    SELECT value + 1, OLD.id, random() FROM docstore_clock WHERE id = 1;
   INSERT INTO docstore_changes(clock, doc_id, tag)
-    SELECT value, NEW.id, random() FROM docstore_clock WHERE id = 1 AND NEW.id <> OLD.id;
-  DELETE FROM docstore_changes WHERE clock <= (SELECT value - 10000 FROM docstore_clock WHERE id = 1);
+    SELECT value + 1, NEW.id, random() FROM docstore_clock WHERE id = 1 AND NEW.id <> OLD.id;
 END;
 
 CREATE TRIGGER documents_cache_delete AFTER DELETE ON documents
 BEGIN
-  UPDATE docstore_clock SET value = value + 1 WHERE id = 1;
   INSERT INTO docstore_changes(clock, doc_id, tag)
-    SELECT value, OLD.id, random() FROM docstore_clock WHERE id = 1;
-  DELETE FROM docstore_changes WHERE clock <= (SELECT value - 10000 FROM docstore_clock WHERE id = 1);
+    SELECT value + 1, OLD.id, random() FROM docstore_clock WHERE id = 1;
 END;
 
 -- The log starts with a change of every document: a cache of this file from
 -- before the log existed is cleared, not trusted.
-UPDATE docstore_clock SET value = value + 1 WHERE id = 1;
-INSERT INTO docstore_changes(clock, doc_id, tag) SELECT value, NULL, random() FROM docstore_clock WHERE id = 1;
+INSERT INTO docstore_changes(clock, doc_id, tag) SELECT value + 1, NULL, random() FROM docstore_clock WHERE id = 1;
 
 -- sqlite3_blob_write() changes a column in place and fires no trigger, so
 -- nothing would log it. SQLite refuses to open for writing any column of a
