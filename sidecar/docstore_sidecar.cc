@@ -284,8 +284,11 @@ class Sidecar {
     const bool keyed = o_.keyed();
     if (keyed && !ApplyKey(error)) return false;
     if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      // The key hint only where a key can be the cause: SQLite reads an
+      // encrypted file, or one read with the wrong key, as "not a database".
+      const bool not_a_database = (sqlite3_errcode(db_) & 0xff) == SQLITE_NOTADB;
       *error = "cannot read " + o_.database + " (" + sqlite3_errmsg(db_) + ")" +
-               (keyed ? ": wrong key or cipher settings?" : ": encrypted? give --key-file or --key-fd");
+               (!not_a_database ? "" : keyed ? ": wrong key or cipher settings?" : ": encrypted? give --key-file or --key-fd");
       return false;
     }
     database_id_ = QueryText(db_, "SELECT value FROM docstore_meta WHERE key = 'database_id'");
