@@ -78,10 +78,13 @@ DocumentCache* CacheClient::Attach() {
     }
   }
   if (reads_off.empty() && !CurrentCacheSettings().enabled) reads_off = "reads off (DOCSTORE_CACHE=off)";
+  // Hits need the watch; where this process serves none, it is not made.
   // The connection has read the database (above), so in WAL mode its -shm
   // is there and held open.
-  if (Status status = FileWatch::Open(db_, &watch_); !status.ok()) {
-    watch_off_ = "reads off on this connection: " + status.message();
+  if (reads_off.empty()) {
+    if (Status status = FileWatch::Open(db_, &watch_); !status.ok()) {
+      watch_off_ = "reads off on this connection: " + status.message();
+    }
   }
   const Status status = DocumentCache::Attach(path, database_id, DocumentCache::AttachMode::kOpenOrCreate,
                                               EntryCodec(std::move(cipher)), std::move(reads_off), &cache_);
@@ -126,8 +129,7 @@ DocumentCache* CacheClient::CatchUp() {
   }
   const FileWatch::State observed = watch_->Observe();
   if (caught_up_ && cache_->SourceIs(observed)) return cache_.get();  // another process did it
-  std::string file_database_id;
-  const Status status = docstore::CatchUp(db_, cache_.get(), sync.get(), observed, MainDatabaseId(), &file_database_id);
+  const Status status = docstore::CatchUp(db_, cache_.get(), sync.get(), observed, MainDatabaseId());
   sync.reset();
   if (status.IsUnavailable() || !cache_->StillCurrent()) {
     // Another database in this file now, or the segment's name was removed

@@ -26,7 +26,7 @@ struct Change {
 }  // namespace
 
 Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, const FileWatch::State& observed,
-               const std::string& expected_database_id, std::string* database_id) {
+               const std::string& database_id) {
   const shmcache::SourcePosition published = cache->Source();
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db, kLogSinceSql, -1, &stmt, nullptr) != SQLITE_OK) {
@@ -36,12 +36,13 @@ Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, co
   }
   sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(published.clock));
   int64_t clock = -1;
+  std::string file_database_id;
   std::vector<Change> changes;
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     clock = sqlite3_column_int64(stmt, 0);
     const unsigned char* id = sqlite3_column_text(stmt, 1);
-    *database_id = id != nullptr ? reinterpret_cast<const char*>(id) : "";
+    file_database_id = id != nullptr ? reinterpret_cast<const char*>(id) : "";
     if (sqlite3_column_type(stmt, 2) == SQLITE_NULL) continue;
     changes.push_back(Change{sqlite3_column_int64(stmt, 2), sqlite3_column_type(stmt, 3) == SQLITE_NULL,
                              sqlite3_column_int64(stmt, 3), static_cast<uint64_t>(sqlite3_column_int64(stmt, 4))});
@@ -52,8 +53,8 @@ Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, co
                                           (rc == SQLITE_DONE ? "no docstore_clock row" : sqlite3_errmsg(db)));
   sqlite3_finalize(stmt);
   if (!read.ok()) return read;
-  if (*database_id != expected_database_id) {
-    return Status::Unavailable("the file is another database now (database_id " + *database_id + ")");
+  if (file_database_id != database_id) {
+    return Status::Unavailable("the file is another database now (database_id " + file_database_id + ")");
   }
 
   // The log continues the published history: its entry at the published

@@ -16,12 +16,11 @@ namespace docstore {
 // Under `sync` (the segment's source lock), with `observed` read from the
 // file after the lock was taken and before this call: reads the log on `db`
 // in one snapshot (db must have no read transaction open, so the snapshot
-// starts now), applies it to `cache` and publishes the new position.
-// *database_id is set to the file's docstore_meta database_id; when it is
-// not `expected_database_id`, the file is another database now and nothing
-// is applied or published (kUnavailable).
+// starts now), applies it to `cache` and publishes the new position. When
+// the file's docstore_meta database_id is not `database_id`, the file is
+// another database now and nothing is applied or published (kUnavailable).
 Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, const FileWatch::State& observed,
-               const std::string& expected_database_id, std::string* database_id);
+               const std::string& database_id);
 
 }  // namespace docstore
 

@@ -15,11 +15,9 @@
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <algorithm>
-#include <chrono>
 #include <mutex>
 #include <random>
 #include <cstring>
-#include <thread>
 
 #include "layout.h"
 #include "pending_table.h"
@@ -44,7 +42,6 @@ constexpr uint64_t kMaxEntryLimit = 1ull << 30;  // value_bytes is stored in 32 
 // Lock-free reads that meet a writer retry this often before taking the lock.
 constexpr int kUnlockedReadAttempts = 4;
 // How long an opener waits for a concurrent creator to finish initialising.
-constexpr auto kReadyWait = std::chrono::seconds(2);
 
 uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
@@ -708,7 +705,9 @@ Segment::Segment(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 namespace {
 
 // Where POSIX shared memory objects live on Linux (glibc's shm_open).
-std::string ShmPath(const std::string& name) { return "/dev/shm" + name; }
+constexpr const char* kShmDirectory = "/dev/shm";
+// The file of the object `name` ("/docstore-...").
+std::string ShmPath(const std::string& name) { return kShmDirectory + name; }
 
 // A segment being made is named <name><kCreatingInfix><pid>-<random>.
 constexpr const char* kCreatingInfix = ".creating-";
@@ -716,13 +715,13 @@ constexpr const char* kCreatingInfix = ".creating-";
 // Removes what creators of `name` that died mid-way left behind.
 void RemoveDeadCreatorsFiles(const std::string& name) {
   const std::string prefix = name.substr(1) + kCreatingInfix;
-  DIR* dir = opendir("/dev/shm");
+  DIR* dir = opendir(kShmDirectory);
   if (dir == nullptr) return;
   while (const dirent* entry = readdir(dir)) {
     const std::string file = entry->d_name;
     if (file.compare(0, prefix.size(), prefix) != 0) continue;
     const long pid = std::strtol(file.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) unlink(("/dev/shm/" + file).c_str());
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) unlink(ShmPath("/" + file).c_str());
   }
   closedir(dir);
 }
@@ -731,55 +730,44 @@ void RemoveDeadCreatorsFiles(const std::string& name) {
 
 Segment::~Segment() = default;
 
-// Maps an existing segment and validates it, waiting a little for a creator
-// that is still initialising it.
+// Maps an existing segment and validates it. There is nothing to wait for:
+// OpenOrCreate links a segment under its name only once it is whole, so one
+// that is too small or not ready is damaged (or an older build's).
 std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, Error* error) {
-  const auto deadline = std::chrono::steady_clock::now() + kReadyWait;
-  for (;;) {
-    auto impl = std::make_unique<Impl>();
-    impl->name = name;
-    bip::offset_t size = 0;
-    try {
-      bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
-      if (!shm.get_size(size)) size = 0;
-      impl->RememberIdentity(shm.get_mapping_handle().handle);
-      if (static_cast<uint64_t>(size) >= sizeof(Header)) {
-        impl->region = bip::mapped_region(shm, bip::read_write, 0, static_cast<size_t>(size));
-      }
-    } catch (const bip::interprocess_exception& e) {
-      *error = MakeError(StatusOf(e), "cannot open shared memory segment " + name + ": " + e.what());
-      return nullptr;
+  auto impl = std::make_unique<Impl>();
+  impl->name = name;
+  bip::offset_t size = 0;
+  try {
+    bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
+    if (!shm.get_size(size)) size = 0;
+    impl->RememberIdentity(shm.get_mapping_handle().handle);
+    if (static_cast<uint64_t>(size) >= sizeof(Header)) {
+      impl->region = bip::mapped_region(shm, bip::read_write, 0, static_cast<size_t>(size));
     }
-    const bool sized = static_cast<uint64_t>(size) >= sizeof(Header);
-    if (sized) {
-      auto* header = static_cast<Header*>(impl->region.get_address());
-      const bool initialising = header->state.load(std::memory_order_acquire) != kReady;
-      if (!initialising || (header->magic != 0 && header->magic != kMagic)) {
-        *error = ValidateHeader(*header, static_cast<uint64_t>(size), &impl->geometry, &impl->limits);
-        if (!error->ok()) {
-          error->message = name + ": " + error->message;
-          return nullptr;
-        }
-        impl->header = header;
-        impl->base = static_cast<uint8_t*>(impl->region.get_address());
-        impl->MapPendingTable();
-        return impl;
-      }
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      if (!sized) {
-        *error = MakeError(Status::kTruncated, name + ": segment is " + std::to_string(size) +
-                                                   " bytes, smaller than a header");
-      } else {
-        const int pid = static_cast<Header*>(impl->region.get_address())->creator_pid;
-        *error = MakeError(Status::kNotReady,
-                           name + ": its creator (pid " + std::to_string(pid) +
-                               ") never finished initialising it; remove the segment");
-      }
-      return nullptr;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  } catch (const bip::interprocess_exception& e) {
+    *error = MakeError(StatusOf(e), "cannot open shared memory segment " + name + ": " + e.what());
+    return nullptr;
   }
+  if (static_cast<uint64_t>(size) < sizeof(Header)) {
+    *error = MakeError(Status::kTruncated,
+                       name + ": segment is " + std::to_string(size) + " bytes, smaller than a header");
+    return nullptr;
+  }
+  auto* header = static_cast<Header*>(impl->region.get_address());
+  if (header->state.load(std::memory_order_acquire) != kReady && (header->magic == 0 || header->magic == kMagic)) {
+    *error = MakeError(Status::kNotReady, name + ": its creator (pid " + std::to_string(header->creator_pid) +
+                                              ") never finished initialising it; remove the segment");
+    return nullptr;
+  }
+  *error = ValidateHeader(*header, static_cast<uint64_t>(size), &impl->geometry, &impl->limits);
+  if (!error->ok()) {
+    error->message = name + ": " + error->message;
+    return nullptr;
+  }
+  impl->header = header;
+  impl->base = static_cast<uint8_t*>(impl->region.get_address());
+  impl->MapPendingTable();
+  return impl;
 }
 
 // Attach, then refuse a segment whose values are of another format.
@@ -1090,38 +1078,30 @@ std::unique_ptr<AccessFlush> Segment::BeginFlush(uint32_t wait_ms) {
 }
 
 bool Segment::SourceIs(const std::array<uint64_t, kObservedWords>& observed) const {
-  const Header& h = *impl_->header;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    const uint32_t before = h.source_seq.load(std::memory_order_acquire);
-    if (before & 1) continue;
-    bool same = true;
-    for (size_t i = 0; i < kObservedWords; ++i) {
-      same &= h.source_words[i].load(std::memory_order_relaxed) == observed[i];
-    }
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (h.source_seq.load(std::memory_order_relaxed) == before) return same;
-  }
-  return false;  // a publisher is at work: the caller brings the cache up to date itself
+  // No position (none yet, or a publisher at work) matches nothing: the
+  // caller brings the cache up to date itself.
+  const SourcePosition published = Source();
+  return published != SourcePosition{} && published.observed == observed;
 }
 
 SourcePosition Segment::Source() const {
   const Header& h = *impl_->header;
-  SourcePosition p;
-  for (;;) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
     const uint32_t before = h.source_seq.load(std::memory_order_acquire);
-    if (before & 1) {
-      std::this_thread::yield();
-      continue;
-    }
+    if (before & 1) continue;
     std::array<uint64_t, kSourceWords> words;
     for (size_t i = 0; i < kSourceWords; ++i) words[i] = h.source_words[i].load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (h.source_seq.load(std::memory_order_relaxed) != before) continue;
+    SourcePosition p;
     std::copy_n(words.begin(), kObservedWords, p.observed.begin());
     p.clock = words[kObservedWords];
     p.tag = words[kObservedWords + 1];
     return p;
   }
+  // A publisher at work, or one killed mid-publish (the sequence stays odd
+  // until the next SourceSync repairs it): no position, never a wait.
+  return SourcePosition{};
 }
 
 std::unique_ptr<SourceSync> Segment::BeginSourceSync(uint32_t wait_ms) {
@@ -1145,13 +1125,14 @@ SourceSync::~SourceSync() { pthread_mutex_unlock(&impl_->header->source_mutex); 
 
 void SourceSync::Publish(const SourcePosition& position) {
   Header& h = *impl_->header;
-  const uint32_t seq = h.source_seq.load(std::memory_order_relaxed);
-  h.source_seq.store(seq + 1, std::memory_order_relaxed);
+  // Odd while writing, even after, whatever it was before.
+  const uint32_t writing = h.source_seq.load(std::memory_order_relaxed) | 1;
+  h.source_seq.store(writing, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
   for (size_t i = 0; i < kObservedWords; ++i) h.source_words[i].store(position.observed[i], std::memory_order_relaxed);
   h.source_words[kObservedWords].store(position.clock, std::memory_order_relaxed);
   h.source_words[kObservedWords + 1].store(position.tag, std::memory_order_relaxed);
-  h.source_seq.store(seq + 2, std::memory_order_release);
+  h.source_seq.store(writing + 1, std::memory_order_release);
 }
 
 AccessFlush::AccessFlush(internal::PendingTable* table) : table_(table) {}

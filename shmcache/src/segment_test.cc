@@ -646,6 +646,25 @@ TEST_F(SegmentTest, SourcePositionIsPublishedWholeAndComparedWithoutALock) {
   EXPECT_EQ(again->Source(), position);
 }
 
+TEST_F(SegmentTest, APositionLeftHalfWrittenReadsAsNoneWithoutWaiting) {
+  std::string name;
+  auto segment = Create(SmallOptions(), &name);
+  ASSERT_NE(segment, nullptr);
+  SourcePosition position;
+  position.observed = {1, 2, 3, 4, 5, 6};
+  position.clock = 9;
+  segment->BeginSourceSync(0)->Publish(position);
+  // As a publisher killed mid-write leaves it: the sequence odd.
+  const uint32_t odd = 7;
+  PokeFile(name, offsetof(internal::Header, source_seq), &odd, sizeof odd);
+  EXPECT_EQ(segment->Source(), SourcePosition{});
+  EXPECT_FALSE(segment->SourceIs(position.observed));
+  // The next publisher leaves it whole again.
+  segment->BeginSourceSync(0)->Publish(position);
+  EXPECT_EQ(segment->Source(), position);
+  EXPECT_TRUE(segment->SourceIs(position.observed));
+}
+
 TEST_F(SegmentTest, StillNamedUntilTheNameIsRemovedOrMadeAgain) {
   std::string name;
   auto segment = Create(SmallOptions(), &name);

@@ -325,7 +325,8 @@ class Segment {
   // Whether the published position's `observed` is `observed`: no lock, no
   // write. False while a publisher is mid-write.
   bool SourceIs(const std::array<uint64_t, kObservedWords>& observed) const;
-  // The published position (all zero: none).
+  // The published position; all zero when there is none, or while one is
+  // being written (never waits).
   SourcePosition Source() const;
   // The source lock: nullptr when another holder did not let go within
   // `wait_ms`.
