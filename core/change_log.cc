@@ -64,10 +64,16 @@ Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, co
                    changes.front().tag == published.tag && changes.back().clock == clock &&
                    static_cast<int64_t>(changes.size()) == clock - changes.front().clock + 1;
   for (size_t i = 1; continues && i < changes.size(); ++i) continues = !changes[i].every_document;
+  bool applied = true;
   if (continues) {
-    for (size_t i = 1; i < changes.size(); ++i) cache->Invalidate(changes[i].doc_id, changes[i].clock);
+    for (size_t i = 1; i < changes.size(); ++i) applied &= cache->Invalidate(changes[i].doc_id, changes[i].clock);
   } else {
-    cache->ResetTo(clock);
+    applied = cache->ResetTo(clock);
+  }
+  if (!applied) {
+    // The old position stays: every reader keeps reading from the database
+    // until a catch-up gets through.
+    return Status::Busy("a process holds a lock of the cache and does not let go; reading from the database");
   }
   cache->NoteCatchUp(continues ? changes.size() - 1 : 0, !continues);
 

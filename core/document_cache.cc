@@ -111,15 +111,15 @@ void DocumentCache::NoteFillSkipped() {
   AddSegmentCounter(segment_.get(), SegmentCounter::kFillsSkippedInTransaction, 1);
 }
 
-void DocumentCache::Invalidate(int64_t id, int64_t clock) {
-  segment_->Invalidate(static_cast<uint64_t>(id), Unsigned(clock));
+bool DocumentCache::Invalidate(int64_t id, int64_t clock) {
+  return segment_->Invalidate(static_cast<uint64_t>(id), Unsigned(clock));
 }
 
-void DocumentCache::ResetTo(int64_t clock) {
+bool DocumentCache::ResetTo(int64_t clock) {
   // Fences first: a fill from before `clock` that got in before them is
   // dropped by the Clear.
-  segment_->ResetFences(Unsigned(clock));
-  segment_->Clear();
+  const bool fenced = segment_->ResetFences(Unsigned(clock));
+  return segment_->Clear() && fenced;
 }
 
 void DocumentCache::NoteCatchUp(uint64_t changes, bool reset) {

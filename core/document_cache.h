@@ -167,11 +167,13 @@ class DocumentCache {
     return segment_->BeginSourceSync(wait_ms);
   }
   // Drops the cached copy of document `id`, changed at `clock`, and keeps
-  // fills from snapshots before `clock` out.
-  void Invalidate(int64_t id, int64_t clock);
+  // fills from snapshots before `clock` out. False when its shard's lock
+  // could not be taken (a live holder did not let go): then the position
+  // must not be published.
+  bool Invalidate(int64_t id, int64_t clock);
   // Drops every entry and sets every fence to `clock`: when the log cannot
-  // say what changed.
-  void ResetTo(int64_t clock);
+  // say what changed. False as Invalidate.
+  bool ResetTo(int64_t clock);
   void NoteCatchUp(uint64_t changes, bool reset);
   // Whether this is still the segment the database's name leads to.
   bool StillCurrent() const { return segment_->StillNamed(); }

@@ -233,13 +233,14 @@ struct Segment::Impl {
   }
 
   // Runs `body` under the shard lock; a corrupt shard is reset, counted, and
-  // `on_corrupt` returned instead.
+  // `on_corrupt` returned instead; `on_unlocked` when the lock could not be
+  // taken (a live holder did not let go: nothing was done).
   // Lock-free readers see the sequence number odd meanwhile; a holder that
   // died left it odd, and the next one carries on from there.
   template <typename Body, typename Result>
-  Result WithShard(const Shard& shard, Result on_corrupt, Body&& body) {
+  Result WithShard(const Shard& shard, Result on_unlocked, Result on_corrupt, Body&& body) {
     RobustLock lock = LockShard(shard);
-    if (!lock.locked()) return on_corrupt;
+    if (!lock.locked()) return on_unlocked;
     const uint32_t odd = shard.h->seq.load(std::memory_order_relaxed) | 1u;
     shard.h->seq.store(odd, std::memory_order_relaxed);
     SeqlockFence(std::memory_order_release);
@@ -255,6 +256,10 @@ struct Segment::Impl {
       ++shard.h->corruption_resets;
       return on_corrupt;
     }
+  }
+  template <typename Body, typename Result>
+  Result WithShard(const Shard& shard, Result on_failure, Body&& body) {
+    return WithShard(shard, on_failure, on_failure, std::forward<Body>(body));
   }
 
   // Runs `body(shard, bucket, index)` on `key`'s entry under its shard lock;
@@ -929,31 +934,36 @@ Status Segment::PatchTail(uint64_t key, std::string_view bytes) {
   });
 }
 
-void Segment::RaiseFences(uint64_t fence) {
+bool Segment::RaiseFences(uint64_t fence) {
+  bool all = true;
   for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
     const Impl::Shard s = impl_->ShardAt(i);
-    impl_->WithShard(s, 0, [&] {
+    all &= impl_->WithShard(s, false, true, [&] {
       if (fence > s.h->fence) s.h->fence = fence;
-      return 0;
+      return true;
     });
   }
+  return all;
 }
 
-void Segment::ResetFences(uint64_t fence) {
+bool Segment::ResetFences(uint64_t fence) {
+  bool all = true;
   for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
     const Impl::Shard s = impl_->ShardAt(i);
-    impl_->WithShard(s, 0, [&] {
+    all &= impl_->WithShard(s, false, true, [&] {
       s.h->fence = fence;
-      return 0;
+      return true;
     });
   }
+  return all;
 }
 
-void Segment::Invalidate(uint64_t key, uint64_t fence) {
+bool Segment::Invalidate(uint64_t key, uint64_t fence) {
   Impl& impl = *impl_;
   uint32_t bucket;
   const Impl::Shard s = impl.ShardFor(key, &bucket);
-  impl.WithShard(s, 0, [&] {
+  // A corrupt shard is reset after the fence rose: done all the same.
+  return impl.WithShard(s, false, true, [&] {
     if (fence > s.h->fence) s.h->fence = fence;
     ++s.h->invalidations;
     const uint32_t index = Impl::Find(s, bucket, key);
@@ -961,7 +971,7 @@ void Segment::Invalidate(uint64_t key, uint64_t fence) {
       impl.RemoveEntry(s, bucket, index);
       ++s.h->erases;
     }
-    return 0;
+    return true;
   });
 }
 
@@ -974,15 +984,17 @@ Status Segment::Erase(uint64_t key) {
   });
 }
 
-void Segment::Clear() {
+bool Segment::Clear() {
+  bool all = true;
   for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
     const Impl::Shard s = impl_->ShardAt(i);
-    impl_->WithShard(s, 0, [&] {
+    all &= impl_->WithShard(s, false, true, [&] {
       s.h->erases += s.h->entries;
       Impl::ResetShard(s);
-      return 0;
+      return true;
     });
   }
+  return all;
 }
 
 Status Segment::Lookup(uint64_t key, EntryInfo* info) {

@@ -8,6 +8,8 @@
 // parent checks (0 = fine).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@
 
 #include <gtest/gtest.h>
 
+#include "layout.h"
 #include "shmcache/shmcache.h"
 
 // Sanitizer builds run fewer operations (TSan is ~10x slower, ASan ~3x).
@@ -416,6 +419,79 @@ TEST_F(MultiProcessTest, WaiterBlockedOnADeadOwnerIsReleased) {
   EXPECT_EQ(segment_->Get(kKey, &got), Status::kOk);
   EXPECT_EQ(got, value);
   EXPECT_EQ(segment_->GetStats().lock_recoveries, 1u);
+}
+
+// In a child: maps segment `name` by hand (not through Segment), takes every
+// lock in it, unmaps it and exits. The kernel cannot mark mutexes that are
+// no longer mapped as their owner's death, so their words keep naming a
+// thread that is gone: what a hostile or buggy process sharing the segment
+// can leave behind.
+[[noreturn]] void TakeEveryLockUnmapAndExit(const std::string& name) {
+  using namespace internal;
+  const int fd = shm_open(name.c_str(), O_RDWR, 0);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) ::_exit(80);
+  void* base = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) ::_exit(81);
+  auto* header = static_cast<Header*>(base);
+  auto* bytes = static_cast<uint8_t*>(base);
+  std::vector<pthread_mutex_t*> mutexes{&header->source_mutex};
+  for (const Region& region : header->regions) {
+    if (region.kind == kRegionShards) {
+      auto* shards = reinterpret_cast<ShardHeader*>(bytes + region.offset);
+      for (uint32_t i = 0; i < header->shard_count; ++i) mutexes.push_back(&shards[i].mutex);
+    } else if (region.kind == kRegionPending) {
+      auto* pending = reinterpret_cast<PendingHeader*>(bytes + region.offset);
+      mutexes.push_back(&pending->flush_mutex);
+      auto* shards = reinterpret_cast<PendingShard*>(pending + 1);
+      for (uint32_t i = 0; i < header->shard_count; ++i) mutexes.push_back(&shards[i].mutex);
+    }
+  }
+  for (pthread_mutex_t* mutex : mutexes) {
+    if (pthread_mutex_lock(mutex) != 0) ::_exit(82);
+  }
+  munmap(base, static_cast<size_t>(st.st_size));
+  ::_exit(0);
+}
+
+TEST_F(MultiProcessTest, LocksLeftByAHolderThatUnmappedBeforeDyingAreTakenOver) {
+  ASSERT_NO_FATAL_FAILURE(Create());
+  std::string value;
+  MakeValue(5, 1, 300, 1, &value);
+  ASSERT_EQ(segment_->Put(5, value, 1), Status::kOk);
+  const pid_t pid = ::fork();
+  if (pid == 0) TakeEveryLockUnmapAndExit(name_);
+  ASSERT_GT(pid, 0);
+  const int status = WaitChild(pid, 30);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << DescribeStatus(status);
+
+  Watchdog watchdog(20, "locks whose owner died unmapped");
+  EXPECT_TRUE(segment_->Invalidate(5, 2));  // the shard lock: taken over, the shard reset
+  ASSERT_EQ(segment_->Put(6, value, 1), Status::kOk);
+  std::string got;
+  EXPECT_EQ(segment_->Get(6, &got), Status::kOk);
+  EXPECT_EQ(got, value);
+  EXPECT_TRUE(segment_->Clear());
+  EXPECT_GE(segment_->GetStats().lock_recoveries, 1u);
+  EXPECT_NE(segment_->BeginSourceSync(2000), nullptr);
+  EXPECT_NE(segment_->BeginFlush(2000), nullptr);
+  EXPECT_EQ(segment_->RecordAccess(9, 1), Status::kOk);
+  segment_->GetPendingTotals();  // every pending shard lock
+}
+
+TEST_F(MultiProcessTest, ALiveHolderThatDoesNotLetGoIsWaitedOnForABoundedTime) {
+  ASSERT_NO_FATAL_FAILURE(Create());
+  const uint64_t kKey = 77;
+  const pid_t pid = StopChildInsidePut(name_, kKey);
+  ASSERT_GT(pid, 0);
+  {
+    Watchdog watchdog(20, "a lock held by a stopped process");
+    // Not changed, and said so: a catch-up must not publish after this.
+    EXPECT_FALSE(segment_->Invalidate(kKey, 3));
+    EXPECT_FALSE(segment_->Clear());
+  }
+  KillAndReap(pid);
+  EXPECT_TRUE(segment_->Invalidate(kKey, 3));
 }
 
 // ---------------------------------------------------------------------------

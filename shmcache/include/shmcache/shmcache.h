@@ -45,11 +45,21 @@
 // (src/layout.h has the argument). A process that finds no recorder slot free
 // (more than 128 processes at once) records under the shard's mutex.
 //
+// No lock is waited on without bound: a locker polls, and gives up after a
+// second (kLockWaitMs) when the holder is alive and does not let go (it is
+// stopped, say): a read is then a miss, a Put is not made, and Invalidate,
+// ResetFences, RaiseFences and Clear say they could not change that shard.
+//
 // Crashes. A process killed mid-RecordAccess leaves that access counted or
 // not (it never returned), and nothing a flush waits for. A process killed
-// while holding a shard's lock leaves that shard in an unknown state. The next locker gets EOWNERDEAD, resets the shard (drops
+// while holding a shard's lock leaves that shard in an unknown state. The
+// next locker gets EOWNERDEAD, resets the shard (drops
 // its entries, rebuilds its free list; the fence is kept), marks the mutex
-// consistent and carries on; Stats().lock_recoveries counts it. Other shards
+// consistent and carries on; Stats().lock_recoveries counts it. The kernel
+// marks a dead holder's mutexes only if they were still mapped when it
+// died; a lock word still naming a thread that no longer exists after a
+// tenth of a second of waiting is marked by the waiter instead, with the
+// same effect (so processes sharing a segment must share a PID namespace). Other shards
 // are untouched. A process killed outside a lock leaves nothing behind.
 // Anything found inconsistent while following the shard's own offsets (a
 // chunk index out of range, a chain too long) is treated the same way and
@@ -275,14 +285,17 @@ class Segment {
   // keeping its version and place: kOk, kNotFound, or kInvalidArgument when
   // the value is shorter.
   Status PatchTail(uint64_t key, std::string_view bytes);
+  // These four return false when a shard's lock could not be taken (its
+  // holder is alive and did not let go within a second; see Locking):
+  // that shard was left as it was.
   // Raises the key's shard fence to `fence` (never lowers it), then erases.
-  void Invalidate(uint64_t key, uint64_t fence);
+  bool Invalidate(uint64_t key, uint64_t fence);
   // Raises every shard's fence to at least `fence`.
-  void RaiseFences(uint64_t fence);
+  bool RaiseFences(uint64_t fence);
   // Sets every shard's fence to exactly `fence`, lower or higher.
-  void ResetFences(uint64_t fence);
+  bool ResetFences(uint64_t fence);
+  bool Clear();
   Status Erase(uint64_t key);
-  void Clear();
 
   Status Lookup(uint64_t key, EntryInfo* info);
   // Every entry, shard by shard; each shard is copied under its lock and
