@@ -1,6 +1,7 @@
 #include "cache_client.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "cache_settings.h"
@@ -50,7 +51,7 @@ const std::string& CacheClient::MainDatabaseId() {
 }
 
 DocumentCache* CacheClient::Attach() {
-  if (attach_final_) return nullptr;
+  if (attach_final_ || std::chrono::steady_clock::now() < retry_attach_at_) return nullptr;
   const char* path = sqlite3_db_filename(db_, "main");
   if (path == nullptr || *path == '\0') {
     unavailable_ = "off: an in-memory or temporary database has nothing to share";
@@ -90,8 +91,9 @@ DocumentCache* CacheClient::Attach() {
                                               EntryCodec(std::move(cipher)), std::move(reads_off), &cache_);
   if (!status.ok()) {
     unavailable_ = "off: " + status.message();
-    // No segment could be made: creating one may work later.
-    attach_final_ = !status.IsUnavailable();
+    // What stood in the way (no /dev/shm, no room, an untrusted or damaged
+    // segment) may be gone later: look again, but not on every read.
+    retry_attach_at_ = std::chrono::steady_clock::now() + kAttachRetryInterval;
     return nullptr;
   }
   unavailable_.clear();

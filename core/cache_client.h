@@ -7,6 +7,7 @@
 #ifndef DOCSTORE_CORE_CACHE_CLIENT_H_
 #define DOCSTORE_CORE_CACHE_CLIENT_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@ bool DatabaseIsEncrypted(sqlite3* db);
 // How long a reader waits for another process that is catching the cache
 // up (it reads from the database instead after that).
 inline constexpr uint32_t kSourceSyncWaitMs = 2000;
+// How often a connection without a cache looks for one again.
+inline constexpr std::chrono::seconds kAttachRetryInterval{1};
 
 class CacheClient {
  public:
@@ -93,6 +96,8 @@ class CacheClient {
   std::string main_database_id_;
   bool caught_up_ = false;  // this connection has caught up (or seen it done) since it attached
   bool attach_final_ = false;  // a failure retrying cannot fix
+  // After a failure retrying may fix: when to try again.
+  std::chrono::steady_clock::time_point retry_attach_at_{};
   bool counting_disabled_ = false;
   bool skip_detection_ = false;  // bench only: cache_settings.h, BenchSkipsDetection
   std::string unavailable_ = "not attached yet";

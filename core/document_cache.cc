@@ -1,6 +1,7 @@
 #include "document_cache.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "cache_settings.h"
 #include "clock.h"
 #include "segment_counters.h"
+#include "segment_trust.h"
 
 namespace docstore {
 namespace {
@@ -54,18 +56,32 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
   // since: then the current one.
   if ((*out = Registry()[name].lock()) != nullptr && (*out)->StillCurrent()) return Status::Ok();
   out->reset();
+  // segment_trust.h: who may be trusted, and what a new segment is given.
+  const shmcache::FileOwner database{st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)};
+  const uid_t self = geteuid();
+  const shmcache::OwnerCheck trusted = [&database, self](const shmcache::FileOwner& segment) {
+    const Status status = CheckSegmentTrust(database, segment, self);
+    return status.ok() ? shmcache::Error{} : shmcache::Error{shmcache::Status::kUntrusted, status.message()};
+  };
   shmcache::Error error;
-  std::unique_ptr<shmcache::Segment> segment = mode == AttachMode::kOpenOrCreate
-                                                   ? shmcache::Segment::OpenOrCreate(name, TakeSegmentOptions(), &error)
-                                                   : shmcache::Segment::Open(name, &error);
+  std::unique_ptr<shmcache::Segment> segment;
+  if (mode == AttachMode::kOpenOrCreate && MayWrite(database, self)) {
+    shmcache::Options options = TakeSegmentOptions();
+    const shmcache::FileOwner access = NewSegmentAccess(database, options.mode);
+    options.owner = access.uid;
+    options.group = access.gid;
+    options.mode = access.mode;
+    segment = shmcache::Segment::OpenOrCreate(name, options, &error, trusted);
+  } else {
+    segment = shmcache::Segment::Open(name, &error, trusted);
+    if (segment == nullptr && error.status == shmcache::Status::kNoSegment && mode == AttachMode::kOpenOrCreate) {
+      error.message = "no segment yet, and this user may not write the database, so it makes none (a writer's "
+                      "will be used)";
+    }
+  }
   if (segment == nullptr) {
-    // Writes are safe without a segment only when none exists that others
-    // could be serving from: creating it failed (no /dev/shm, no room) and
-    // no file of that name is there, or there is none to open.
-    struct stat segment_file;
-    const bool none = error.status == shmcache::Status::kNoSegment ||
-                      (error.status == shmcache::Status::kSystemError &&
-                       stat((std::string("/dev/shm") + name).c_str(), &segment_file) != 0);
+    // None there to use, or one that must be ignored: as if none.
+    const bool none = error.status == shmcache::Status::kNoSegment || error.status == shmcache::Status::kUntrusted;
     return none ? Status::Unavailable(error.message) : Status::Error(error.message);
   }
   *out = std::make_shared<DocumentCache>(std::move(segment), std::move(codec), std::move(reads_off));

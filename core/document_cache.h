@@ -117,10 +117,12 @@ class DocumentCache {
   };
 
   // The cache of the database file `path` with docstore_meta's
-  // `database_id`, shared by every caller in this process. On failure:
-  // kUnavailable when no segment of that name exists (none could be made,
-  // or kOpenExisting found none), so writes are safe without one; kError
-  // when one may exist that this process cannot use. `codec` seals or not;
+  // `database_id`, shared by every caller in this process. Only a segment
+  // that segment_trust.h trusts is used, and only a process that may write
+  // the database makes one. On failure: kUnavailable when there is none to
+  // use (none exists, or only an untrusted one), kError when one exists
+  // that cannot be used (damaged, another build's, not ours to map, no room
+  // to make one). Either way the database is read instead. `codec` seals or not;
   // `reads_off` non-empty: never serve or fill (it says why), while still
   // keeping the segment coherent and counting accesses.
   static Status Attach(const std::string& path, const std::string& database_id, AttachMode mode, EntryCodec codec,

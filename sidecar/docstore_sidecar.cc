@@ -309,8 +309,13 @@ class Sidecar {
     const Status status = DocumentCache::Attach(o_.database, database_id_, DocumentCache::AttachMode::kOpenExisting,
                                                 EntryCodec(), "the sidecar serves no documents", &cache_);
     if (status.IsUnavailable()) {
-      if (!waiting_logged_) std::fprintf(stderr, "docstore-sidecar: no segment for %s yet; nothing to flush\n", o_.database.c_str());
-      waiting_logged_ = true;
+      // None yet, or one that is not to be trusted (segment_trust.h): said
+      // once per reason, looked for again every interval.
+      if (status.message() != waiting_for_) {
+        std::fprintf(stderr, "docstore-sidecar: no segment of %s to flush yet (%s)\n", o_.database.c_str(),
+                     status.message().c_str());
+      }
+      waiting_for_ = status.message();
       return true;
     }
     if (!status.ok()) {
@@ -374,7 +379,7 @@ class Sidecar {
   sqlite3* db_ = nullptr;
   std::string database_id_;
   std::shared_ptr<DocumentCache> cache_;  // null until the segment exists
-  bool waiting_logged_ = false;
+  std::string waiting_for_;  // why there was no segment to use, last said
   std::string last_error_;
 };
 

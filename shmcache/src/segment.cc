@@ -120,15 +120,18 @@ struct Segment::Impl {
   // This process's slot of reader counters. A process forked after attaching
   // (a pre-forking server) must not share its parent's: the slot is chosen
   // again from the pid after every fork.
-  // The segment file's identity: a name removed and made again names another.
+  // The segment file's identity (a name removed and made again names
+  // another) and its owner and mode, as they were when it was attached.
   dev_t dev = 0;
   ino_t ino = 0;
-  void RememberIdentity(int fd) {
+  FileOwner owner{};
+  bool RememberIdentity(int fd) {
     struct stat st;
-    if (fstat(fd, &st) == 0) {
-      dev = st.st_dev;
-      ino = st.st_ino;
-    }
+    if (fstat(fd, &st) != 0) return false;
+    dev = st.st_dev;
+    ino = st.st_ino;
+    owner = FileOwner{st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)};
+    return true;
   }
   mutable size_t reader_slot = 0;
   mutable uint64_t reader_slot_forks = ~uint64_t{0};
@@ -168,8 +171,9 @@ struct Segment::Impl {
                            geometry.pending_slots_per_shard);
   }
 
-  static std::unique_ptr<Impl> Attach(const std::string& name, Error* error);
-  static std::unique_ptr<Impl> AttachFormat(const std::string& name, uint32_t value_format, Error* error);
+  static std::unique_ptr<Impl> Attach(const std::string& name, const OwnerCheck& check, Error* error);
+  static std::unique_ptr<Impl> AttachFormat(const std::string& name, uint32_t value_format, const OwnerCheck& check,
+                                            Error* error);
 
   // One shard's memory, located from the validated geometry (never from
   // offsets stored in the shard itself).
@@ -738,14 +742,25 @@ Segment::~Segment() = default;
 // Maps an existing segment and validates it. There is nothing to wait for:
 // OpenOrCreate links a segment under its name only once it is whole, so one
 // that is too small or not ready is damaged (or an older build's).
-std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, Error* error) {
+std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, const OwnerCheck& check,
+                                                     Error* error) {
   auto impl = std::make_unique<Impl>();
   impl->name = name;
   bip::offset_t size = 0;
   try {
     bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
     if (!shm.get_size(size)) size = 0;
-    impl->RememberIdentity(shm.get_mapping_handle().handle);
+    if (!impl->RememberIdentity(shm.get_mapping_handle().handle)) {
+      *error = MakeError(Status::kSystemError, "cannot stat shared memory segment " + name + ": " + std::strerror(errno));
+      return nullptr;
+    }
+    // Judged before a byte of it is read.
+    if (check) {
+      if (Error refused = check(impl->owner); !refused.ok()) {
+        *error = MakeError(Status::kUntrusted, name + ": " + refused.message);
+        return nullptr;
+      }
+    }
     if (static_cast<uint64_t>(size) >= sizeof(Header)) {
       impl->region = bip::mapped_region(shm, bip::read_write, 0, static_cast<size_t>(size));
     }
@@ -777,8 +792,8 @@ std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, Er
 
 // Attach, then refuse a segment whose values are of another format.
 std::unique_ptr<Segment::Impl> Segment::Impl::AttachFormat(const std::string& name, uint32_t value_format,
-                                                           Error* error) {
-  auto impl = Attach(name, error);
+                                                           const OwnerCheck& check, Error* error) {
+  auto impl = Attach(name, check, error);
   if (impl != nullptr && impl->limits.value_format != value_format) {
     *error = MakeError(Status::kBadValueFormat,
                        name + ": segment holds values of format " + std::to_string(impl->limits.value_format) +
@@ -789,21 +804,21 @@ std::unique_ptr<Segment::Impl> Segment::Impl::AttachFormat(const std::string& na
   return impl;
 }
 
-std::unique_ptr<Segment> Segment::Open(const std::string& name, Error* error) {
+std::unique_ptr<Segment> Segment::Open(const std::string& name, Error* error, const OwnerCheck& check) {
   *error = Error{};
-  auto impl = Impl::Attach(name, error);
+  auto impl = Impl::Attach(name, check, error);
   if (impl == nullptr) return nullptr;
   return std::unique_ptr<Segment>(new Segment(std::move(impl)));
 }
 
 std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Options& options,
-                                               Error* error) {
+                                               Error* error, const OwnerCheck& check) {
   *error = Error{};
   Geometry geometry{};
   *error = CheckOptions(options, &geometry);
   if (!error->ok()) {
     const Error invalid = *error;
-    auto impl = Impl::AttachFormat(name, options.value_format, error);
+    auto impl = Impl::AttachFormat(name, options.value_format, check, error);
     if (impl != nullptr) return std::unique_ptr<Segment>(new Segment(std::move(impl)));
     if (error->status == Status::kNoSegment) *error = invalid;
     return nullptr;
@@ -814,7 +829,7 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
   // at any moment leaves nothing under `name` that others would wait on, only
   // its private file, which the next creator removes.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto existing = Impl::AttachFormat(name, options.value_format, error);
+    auto existing = Impl::AttachFormat(name, options.value_format, check, error);
     if (existing != nullptr) return std::unique_ptr<Segment>(new Segment(std::move(existing)));
     if (error->status != Status::kNoSegment) return nullptr;
     *error = Error{};
@@ -827,7 +842,19 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
       bip::shared_memory_object shm(bip::create_only, private_name.c_str(), bip::read_write, permissions);
       impl = std::make_unique<Impl>();
       impl->name = name;
-      impl->RememberIdentity(shm.get_mapping_handle().handle);
+      // Exactly the mode asked for (shm_open's is less the umask), and the
+      // owner and group asked for, before anyone can open it under `name`.
+      const int fd = shm.get_mapping_handle().handle;
+      if (fchmod(fd, options.mode) != 0 ||
+          ((options.owner != static_cast<uid_t>(-1) || options.group != static_cast<gid_t>(-1)) &&
+           fchown(fd, options.owner, options.group) != 0)) {
+        const int failed = errno;
+        Remove(private_name);
+        *error = MakeError(failed == EPERM ? Status::kPermission : Status::kSystemError,
+                           "cannot give segment " + name + " its mode and group: " + std::strerror(failed));
+        return nullptr;
+      }
+      impl->RememberIdentity(fd);
       shm.truncate(static_cast<bip::offset_t>(options.capacity_bytes));
       // Reserve the pages now: on a full /dev/shm a sparse segment would
       // die of SIGBUS at first touch instead of failing here.
@@ -841,7 +868,9 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
       impl->region = bip::mapped_region(shm, bip::read_write, 0, options.capacity_bytes);
     } catch (const bip::interprocess_exception& e) {
       Remove(private_name);
-      *error = MakeError(StatusOf(e), "cannot create shared memory segment " + name + ": " + e.what());
+      const bool no_directory = e.get_error_code() == bip::not_found_error;
+      *error = MakeError(StatusOf(e), "cannot create shared memory segment " + name + ": " + e.what() +
+                                          (no_directory ? std::string(" (no ") + kShmDirectory + "?)" : ""));
       return nullptr;
     }
     impl->base = static_cast<uint8_t*>(impl->region.get_address());
@@ -884,6 +913,7 @@ bool Segment::Remove(const std::string& name) { return bip::shared_memory_object
 
 const std::string& Segment::name() const { return impl_->name; }
 const Limits& Segment::limits() const { return impl_->limits; }
+const FileOwner& Segment::owner() const { return impl_->owner; }
 
 // --- operations ------------------------------------------------------------
 
@@ -1169,6 +1199,7 @@ std::string_view StatusName(Status status) {
     case Status::kTruncated: return "truncated";
     case Status::kCorruptHeader: return "corrupt header";
     case Status::kNotReady: return "not ready";
+    case Status::kUntrusted: return "untrusted";
     case Status::kSystemError: return "system error";
   }
   return "unknown";

@@ -679,6 +679,44 @@ TEST_F(SegmentTest, StillNamedUntilTheNameIsRemovedOrMadeAgain) {
   EXPECT_TRUE(remade->StillNamed());
 }
 
+TEST_F(SegmentTest, ANewSegmentHasExactlyTheModeAndGroupAskedFor) {
+  Options options = SmallOptions();
+  options.mode = 0640;
+  options.group = getegid();
+  const mode_t umask_was = umask(077);  // would leave 0600 of a plain shm_open
+  std::string name;
+  auto segment = Create(options, &name);
+  umask(umask_was);
+  ASSERT_NE(segment, nullptr);
+  struct stat st;
+  ASSERT_EQ(stat(("/dev/shm" + name).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_gid, getegid());
+  EXPECT_EQ(segment->owner().mode, 0640u);
+  EXPECT_EQ(segment->owner().uid, geteuid());
+}
+
+TEST_F(SegmentTest, AnOwnerCheckRefusesASegmentBeforeReadingIt) {
+  std::string name;
+  auto segment = Create(SmallOptions(), &name);
+  ASSERT_NE(segment, nullptr);
+  FileOwner seen{};
+  const OwnerCheck refuse = [&seen](const FileOwner& owner) {
+    seen = owner;
+    return Error{Status::kUntrusted, "not this owner"};
+  };
+  Error error;
+  EXPECT_EQ(Segment::Open(name, &error, refuse), nullptr);
+  EXPECT_EQ(error.status, Status::kUntrusted);
+  EXPECT_NE(error.message.find("not this owner"), std::string::npos) << error.message;
+  EXPECT_EQ(seen.uid, geteuid());
+  EXPECT_EQ(seen.mode, 0600u);
+  EXPECT_EQ(Segment::OpenOrCreate(name, SmallOptions(), &error, refuse), nullptr);
+  EXPECT_EQ(error.status, Status::kUntrusted);
+  const OwnerCheck accept = [](const FileOwner&) { return Error{}; };
+  EXPECT_NE(Segment::Open(name, &error, accept), nullptr) << error.message;
+}
+
 TEST_F(SegmentTest, InvalidateOfAnAbsentKeyStillRaisesTheFence) {
   auto segment = Create(SmallOptions());
   ASSERT_NE(segment, nullptr);

@@ -121,6 +121,7 @@ enum class Status {
   kTruncated,         // smaller than its header says
   kCorruptHeader,     // sizes or region offsets that do not fit together
   kNotReady,          // its creator never finished initialising it
+  kUntrusted,         // the caller's OwnerCheck refused its owner or mode
   kSystemError,       // anything else the OS refused (see the message)
 };
 
@@ -136,7 +137,9 @@ struct Options {
   uint64_t max_entry_bytes = 1ull << 20;
   uint32_t shard_count = 16;              // a power of two
   uint32_t chunk_bytes = 32;              // an entry takes whole consecutive chunks
-  mode_t mode = 0600;
+  mode_t mode = 0600;                     // exactly, whatever the umask
+  uid_t owner = static_cast<uid_t>(-1);  // the segment's owner; -1: the creator
+  gid_t group = static_cast<gid_t>(-1);  // the segment's group; -1: the creator's
   // Documents the pending-access table holds at once, over all shards (two
   // tables of them: one filling while the other is flushed). 0: one per 256
   // bytes of capacity, at most 65536.
@@ -232,6 +235,17 @@ struct SourcePosition {
   bool operator==(const SourcePosition&) const = default;
 };
 
+// A segment file's owner and permissions, as an attacher found them.
+struct FileOwner {
+  uid_t uid;
+  gid_t gid;
+  mode_t mode;  // permission bits
+};
+// Whether to use a segment owned so: an error (its message says why not)
+// refuses it with kUntrusted before any of it is read. Whom to trust is the
+// caller's policy; shmcache knows only who can write the segment.
+using OwnerCheck = std::function<Error(const FileOwner&)>;
+
 namespace internal {
 class PendingTable;
 }
@@ -242,11 +256,12 @@ class Segment {
  public:
   // Attaches to the segment `name` (e.g. "/docstore-801-2a"), creating it
   // with `options` if it does not exist. Options that could not make a
-  // segment are an error only when one has to be made.
+  // segment are an error only when one has to be made. An existing segment
+  // is used only if `check` (when given) accepts its owner and mode.
   static std::unique_ptr<Segment> OpenOrCreate(const std::string& name, const Options& options,
-                                               Error* error);
+                                               Error* error, const OwnerCheck& check = {});
   // Attaches to an existing segment only.
-  static std::unique_ptr<Segment> Open(const std::string& name, Error* error);
+  static std::unique_ptr<Segment> Open(const std::string& name, Error* error, const OwnerCheck& check = {});
   static bool Remove(const std::string& name);
   // kOk if OpenOrCreate could make a segment with `options`, else why not.
   static Error ValidateOptions(const Options& options);
@@ -257,6 +272,8 @@ class Segment {
 
   const std::string& name() const;
   const Limits& limits() const;
+  // Its owner and mode when this process attached.
+  const FileOwner& owner() const;
   // Whether the name still leads to this segment (it was not removed, or
   // removed and made again): a few system calls.
   bool StillNamed() const;
