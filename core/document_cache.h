@@ -9,7 +9,10 @@
 // segment; two files never do, not even when a deleted file's inode is
 // reused (its database_id differs), nor a copy of a file (its inode
 // differs). One DocumentCache per segment per process (Attach returns the
-// same one to every connection).
+// same one to every connection). WHOSE SEGMENT: one is used only if
+// everyone who can write it can write the database file; an untrusted one
+// is ignored as if absent (segment_trust.h has the rule and the README the
+// threat model).
 //
 // THE COHERENCE PROTOCOL (DESIGN.md invariant 1: no stale read), for
 // writers that know nothing of docstore: any connection, any tool, the
