@@ -150,7 +150,7 @@ int RegisterAccessFunctions(sqlite3* db, ConnectionState* state) {
                                       ConnectionState::Release);
   if (rc != SQLITE_OK) return rc;
   state->Retain();
-  rc = sqlite3_create_function_v2(db, "doc_flush", 0, SQLITE_UTF8, state, DocFlush, nullptr, nullptr,
+  rc = sqlite3_create_function_v2(db, "doc_flush", 0, kDirectOnlyFunction, state, DocFlush, nullptr, nullptr,
                                   ConnectionState::Release);
   if (rc != SQLITE_OK) return rc;
   state->Retain();

@@ -60,13 +60,13 @@ int RegisterCacheAdmin(sqlite3* db, ConnectionState* state) {
   int rc = SQLITE_OK;
   for (int arity : {0, 2}) {
     if (rc == SQLITE_OK) {
-      rc = sqlite3_create_function_v2(db, "docstore_cache_config", arity, SQLITE_UTF8, nullptr, CacheConfig,
+      rc = sqlite3_create_function_v2(db, "docstore_cache_config", arity, kDirectOnlyFunction, nullptr, CacheConfig,
                                       nullptr, nullptr, nullptr);
     }
   }
   if (rc == SQLITE_OK) {
     state->Retain();
-    rc = sqlite3_create_function_v2(db, "docstore_cache_clear", 0, SQLITE_UTF8, state, CacheClear, nullptr,
+    rc = sqlite3_create_function_v2(db, "docstore_cache_clear", 0, kDirectOnlyFunction, state, CacheClear, nullptr,
                                     nullptr, ConnectionState::Release);
   }
   return rc;

@@ -95,7 +95,7 @@ void Tune(sqlite3_context* ctx, int, sqlite3_value**) {
 }  // namespace
 
 int RegisterDocstoreTune(sqlite3* db) {
-  return sqlite3_create_function_v2(db, "docstore_tune", 0, SQLITE_UTF8, nullptr, Tune, nullptr, nullptr, nullptr);
+  return sqlite3_create_function_v2(db, "docstore_tune", 0, kDirectOnlyFunction, nullptr, Tune, nullptr, nullptr, nullptr);
 }
 
 }  // namespace docstore

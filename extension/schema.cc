@@ -144,11 +144,8 @@ std::string FulltextModule(sqlite3* db) {
 }
 
 int RegisterSchemaFunctions(sqlite3* db) {
-  int flags = SQLITE_UTF8;
-#ifdef SQLITE_DIRECTONLY
-  flags |= SQLITE_DIRECTONLY;  // it writes the schema: never from a trigger or view
-#endif
-  int rc = sqlite3_create_function_v2(db, "docstore_init", 0, flags, nullptr, DocstoreInit, nullptr, nullptr, nullptr);
+  int rc = sqlite3_create_function_v2(db, "docstore_init", 0, kDirectOnlyFunction, nullptr, DocstoreInit, nullptr,
+                                      nullptr, nullptr);
   // The write triggers of schemas before migration 7 called
   // docstore_invalidate(id, clock[, database_id]); it is gone, and a write
   // through them says what to do instead of "no such function".

@@ -22,6 +22,16 @@ bool IntegralValue(sqlite3_value* arg, int64_t* value);
 // SQL NULL leaves *id empty: the caller returns NULL.
 Status ReadDocumentId(sqlite3_value* arg, std::optional<int64_t>* id);
 
+// Flags of a function with effects beyond its result (it writes the
+// database, changes or clears the shared cache): never callable from a
+// trigger or view, where a database file's own schema could call it for
+// whoever opens the file (SQLITE_DIRECTONLY; SQLite 3.15 has no such flag).
+#ifdef SQLITE_DIRECTONLY
+inline constexpr int kDirectOnlyFunction = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+#else
+inline constexpr int kDirectOnlyFunction = SQLITE_UTF8;
+#endif
+
 // The function's result is the error "<function>: <status's message>".
 void ResultError(sqlite3_context* ctx, const char* function, const Status& status);
 // The same, as a virtual table's error message (its xFilter/xNext then

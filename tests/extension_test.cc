@@ -223,6 +223,22 @@ TEST_F(ExtensionTest, InitIsIdempotentAndWorksInsideATransaction) {
   EXPECT_EQ(db_->Value("SELECT title FROM documents"), "survives");
 }
 
+TEST_F(ExtensionTest, FunctionsWithEffectsCannotBeCalledFromAView) {
+  if (sqlite3_libversion_number() < 3030000) {
+    GTEST_SKIP() << "SQLite " << sqlite3_libversion() << " has no SQLITE_DIRECTONLY";
+  }
+  // A database file's own views and triggers run for whoever opens it.
+  for (const char* call : {"docstore_cache_clear()", "doc_flush()", "docstore_tune()", "docstore_init()",
+                           "docstore_cache_config()"}) {
+    SCOPED_TRACE(call);
+    db_->Exec("DROP VIEW IF EXISTS effect");
+    db_->Exec(std::string("CREATE VIEW effect AS SELECT ") + call);
+    QueryResult r = db_->Query("SELECT * FROM effect");
+    EXPECT_NE(r.rc, SQLITE_OK);
+    EXPECT_NE(r.error.find("unsafe use of"), std::string::npos) << r.error;
+  }
+}
+
 TEST_F(ExtensionTest, InitRefusesASchemaNewerThanItKnows) {
   db_->Exec("PRAGMA user_version = 999");
   QueryResult r = db_->Query("SELECT docstore_init()");
