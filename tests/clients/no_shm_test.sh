@@ -4,7 +4,8 @@
 # cannot write, everything works uncached, writes included; docstore_stats
 # says why, and the sidecar says what it does. Each case runs in its own
 # mount namespace (it needs root; it says so and exits 77, a skip ctest
-# shows, without it); the second runs as nobody.
+# shows, without it); the second runs as nobody. And the sidecar on a full
+# disk says what is wrong without a misleading hint.
 set -euo pipefail
 sidecar="$1" extension="$2"
 if [ "$(id -u)" != 0 ]; then
@@ -58,4 +59,17 @@ out="$(unshare -m sh -c 'mount -t tmpfs -o mode=0755 tmpfs /dev/shm &&
   exec setpriv --reuid=nobody --regid=nogroup --clear-groups sh "$0/check.sh" "$0"' "$work")" ||
   fail "unwritable /dev/shm: $out"
 expect "a /dev/shm this user cannot write" "$out" "Permission denied"
+
+# A full disk under a WAL database (its -shm cannot be made): the sidecar says
+# so, and does not suggest a key (the database is not encrypted).
+rm -rf "$work/db"
+mkdir "$work/db"
+out="$(unshare -m sh -c 'mount -t tmpfs -o size=1m tmpfs "$0/db" &&
+  sqlite3 -batch "$0/db/docs.db" ".load $0/docstore" "PRAGMA journal_mode = WAL;" "SELECT docstore_init();" >/dev/null &&
+  { dd if=/dev/zero of="$0/db/fill" bs=4k 2>/dev/null || true; } &&
+  "$0/docstore-sidecar" --once "$0/db/docs.db" 2>&1; echo "sidecar exit $?"' "$work")"
+grep -q "cannot read .* (disk I/O error)" <<<"$out" || fail "full disk: $out"
+if grep -q "key" <<<"$out"; then fail "full disk: a key hint for an I/O error: $out"; fi
+grep -q "sidecar exit 1" <<<"$out" || fail "full disk: $out"
+echo "full disk: $(tr '\n' '|' <<<"$out")"
 echo PASS
