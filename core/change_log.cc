@@ -66,7 +66,8 @@ Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, co
   for (size_t i = 1; continues && i < changes.size(); ++i) continues = !changes[i].every_document;
   bool applied = true;
   if (continues) {
-    for (size_t i = 1; i < changes.size(); ++i) applied &= cache->Invalidate(changes[i].doc_id, changes[i].clock);
+    // Stops at the first shard it cannot lock: one wait, not one per change.
+    for (size_t i = 1; applied && i < changes.size(); ++i) applied = cache->Invalidate(changes[i].doc_id, changes[i].clock);
   } else {
     applied = cache->ResetTo(clock);
   }

@@ -134,8 +134,7 @@ bool DocumentCache::Invalidate(int64_t id, int64_t clock) {
 bool DocumentCache::ResetTo(int64_t clock) {
   // Fences first: a fill from before `clock` that got in before them is
   // dropped by the Clear.
-  const bool fenced = segment_->ResetFences(Unsigned(clock));
-  return segment_->Clear() && fenced;
+  return segment_->ResetFences(Unsigned(clock)) && segment_->Clear();
 }
 
 void DocumentCache::NoteCatchUp(uint64_t changes, bool reset) {

@@ -31,8 +31,9 @@ groupadd "$group"
 useradd --no-create-home --shell /usr/sbin/nologin --groups "$group" "$probe"
 useradd --no-create-home --shell /usr/sbin/nologin --groups "$group" "$peer"
 cleanup() {
-  pkill -KILL -u "$probe" 2>/dev/null || true
-  pkill -KILL -u "$peer" 2>/dev/null || true
+  # Not under the sanitizer runtime the ASan tree preloads: pkill hangs there.
+  env -u LD_PRELOAD pkill -KILL -u "$probe" 2>/dev/null || true
+  env -u LD_PRELOAD pkill -KILL -u "$peer" 2>/dev/null || true
   for db in "$work"/*.db; do
     [ -f "$db" ] || continue
     rm -f /dev/shm/docstore-*-"$(sqlite3 "$db" "SELECT value FROM docstore_meta WHERE key = 'database_id'" 2>/dev/null)"
