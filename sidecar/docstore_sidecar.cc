@@ -16,8 +16,9 @@
 //     --verbose         one line per flush (otherwise one line per error)
 //     --version         the version, and the SQLite/SQLCipher it is linked with
 //
-// It attaches to the segment the database's clients made and never creates
-// one: until one exists there is nothing to flush, and it looks again at
+// One runs per database file on a host (--once aside): a second one says
+// which is running and exits 1. It attaches to the segment the database's
+// clients made and never creates one: until one exists there is nothing to flush, and it looks again at
 // every interval (--once: exits 0 at once). Linked with SQLCipher 4 (or 3.4,
 // see --version). SIGTERM
 // or SIGINT: a last flush, then exit 0. The
@@ -28,13 +29,16 @@
 // what it froze and the database says whether it was written.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -223,6 +227,57 @@ bool LoadKey(const Options& o, std::string* key, std::string* error) {
   return true;
 }
 
+// One flushing sidecar per database file on a host. The first holds a
+// listening abstract unix socket named after the file's device and inode:
+// the kernel releases the name when the process exits, however it dies, so
+// nothing is left to clean up; a second finds it taken, and learns the
+// first one's pid from the connection (SO_PEERCRED), which the first one
+// accepts and closes (DismissCallers). Returns the socket to keep open while
+// flushing, or -1 with *error.
+int ClaimDatabase(const std::string& path, std::string* error) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    *error = "cannot stat " + path + ": " + std::strerror(errno);
+    return -1;
+  }
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const int name_bytes = std::snprintf(address.sun_path + 1, sizeof address.sun_path - 1,
+                                       "docstore-sidecar-%llx-%llx", static_cast<unsigned long long>(st.st_dev),
+                                       static_cast<unsigned long long>(st.st_ino));
+  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name_bytes);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    *error = std::string("cannot make a socket: ") + std::strerror(errno);
+    return -1;
+  }
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&address), length) == 0 && listen(fd, 1) == 0) return fd;
+  const int bind_errno = errno;
+  close(fd);
+  if (bind_errno != EADDRINUSE) {
+    *error = std::string("cannot claim the database: ") + std::strerror(bind_errno);
+    return -1;
+  }
+  std::string first = "another docstore-sidecar";
+  const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  ucred peer{};
+  socklen_t peer_bytes = sizeof peer;
+  if (probe >= 0 && connect(probe, reinterpret_cast<const sockaddr*>(&address), length) == 0 &&
+      getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &peer, &peer_bytes) == 0) {
+    first += " (pid " + std::to_string(peer.pid) + ")";
+  }
+  if (probe >= 0) close(probe);
+  *error = first + " already flushes " + path +
+           "; one per database is enough (stop that one first; docstore-sidecar --once or SELECT doc_flush() flush "
+           "once beside it)";
+  return -1;
+}
+
+// Closes the connections of sidecars that asked who holds the claim.
+void DismissCallers(int claim) {
+  for (int caller; (caller = accept4(claim, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) close(caller);
+}
+
 class Sidecar {
  public:
   explicit Sidecar(Options options) : o_(std::move(options)) {}
@@ -250,8 +305,14 @@ class Sidecar {
       if (!Attach()) return 1;
       return cache_ == nullptr || Flush() ? 0 : 1;
     }
+    const int claim = ClaimDatabase(o_.database, &error);  // held until this process exits
+    if (claim < 0) {
+      std::fprintf(stderr, "docstore-sidecar: %s\n", error.c_str());
+      return 1;
+    }
     auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
     while (!stop_requested) {
+      DismissCallers(claim);
       const auto now = std::chrono::steady_clock::now();
       const bool due = now - last_attempt >= std::chrono::milliseconds(o_.interval_ms);
       if (cache_ == nullptr) {
