@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <string>
 
 #include "cache_settings.h"
 #include "change_log.h"
@@ -170,19 +171,29 @@ Status CacheClient::Flush(FlushResult* result) {
   return FlushPendingAccesses(db_, cache, kFlushLockWaitMs, result);
 }
 
-// The table is full: flush it from here rather than drop the access.
+// The table is full: flush it from here rather than drop the access. Other
+// processes keep recording while the flush writes, and may fill the table it
+// switched to before this access gets in: then flush again (back-pressure),
+// for up to kFlushLockWaitMs.
 Status CacheClient::FlushThenRecord(DocumentCache* cache, int64_t id) {
-  FlushResult result;
-  Status status = Flush(&result);
-  if (status.IsBusy()) {
-    return Status::Busy("cannot record the access: the pending-access table is full and " + status.message());
-  }
-  if (!status.ok()) {
-    return Status::Error("cannot record the access: the pending-access table is full and flushing it failed (" +
-                         status.message() + "); run docstore-sidecar or SELECT doc_flush() outside a transaction");
-  }
-  if (cache->RecordAccess(id)) return Status::Ok();
-  return Status::Error("cannot record the access: the pending-access table is still full after a flush");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFlushLockWaitMs);
+  int flushes = 0;
+  do {
+    FlushResult result;
+    Status status = Flush(&result);
+    ++flushes;
+    if (status.IsBusy()) {
+      return Status::Busy("cannot record the access: the pending-access table is full and " + status.message());
+    }
+    if (!status.ok()) {
+      return Status::Error("cannot record the access: the pending-access table is full and flushing it failed (" +
+                           status.message() + "); run docstore-sidecar or SELECT doc_flush() outside a transaction");
+    }
+    if (cache->RecordAccess(id)) return Status::Ok();
+  } while (std::chrono::steady_clock::now() < deadline);
+  return Status::Error("cannot record the access: the pending-access table was full again after each of " +
+                       std::to_string(flushes) + " flushes in " + std::to_string(kFlushLockWaitMs / 1000) +
+                       " s; other processes record faster than it can be flushed");
 }
 
 }  // namespace docstore
