@@ -273,6 +273,9 @@ int ClaimDatabase(const std::string& path, std::string* error) {
   return -1;
 }
 
+// How long a flush of the loop waits for another flusher to finish.
+constexpr uint32_t kLoopFlushWaitMs = 100;
+
 // Closes the connections of sidecars that asked who holds the claim.
 void DismissCallers(int claim) {
   for (int caller; (caller = accept4(claim, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) close(caller);
@@ -303,7 +306,7 @@ class Sidecar {
     }
     if (o_.once) {
       if (!Attach()) return 1;
-      return cache_ == nullptr || Flush() ? 0 : 1;
+      return cache_ == nullptr || Flush(kFlushLockWaitMs) ? 0 : 1;
     }
     const int claim = ClaimDatabase(o_.database, &error);  // held until this process exits
     if (claim < 0) {
@@ -323,14 +326,14 @@ class Sidecar {
       } else {
         cache_->Heartbeat(getpid());
         if (due || cache_->PendingFullestPercent() >= static_cast<uint64_t>(o_.fill_percent)) {
-          Flush();
+          Flush(kLoopFlushWaitMs);
           last_attempt = now;
         }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(o_.interval_ms, 10)));
     }
     if (cache_ == nullptr) return 0;
-    const bool flushed = Flush();
+    const bool flushed = Flush(kFlushLockWaitMs);
     cache_->SidecarStopped();
     return flushed ? 0 : 1;
   }
@@ -414,11 +417,13 @@ class Sidecar {
     return true;
   }
 
-  // One flush; logs a failure once until the next success. Another flusher
-  // holding the lock is no failure: it is doing this one's work.
-  bool Flush() {
+  // One flush, waiting at most `wait_ms` for the flush lock; logs a failure
+  // once until the next success. Another flusher holding the lock is no
+  // failure: it is doing this one's work (so the loop hardly waits for it,
+  // and keeps its heartbeat; the last flush and --once wait).
+  bool Flush(uint32_t wait_ms) {
     FlushResult result;
-    const Status status = FlushPendingAccesses(db_, cache_.get(), kFlushLockWaitMs, &result);
+    const Status status = FlushPendingAccesses(db_, cache_.get(), wait_ms, &result);
     if (status.IsBusy()) return true;
     if (!status.ok()) {
       if (status.message() != last_error_) {
