@@ -169,7 +169,7 @@ Base MakeBase() {
 struct Damage {
   std::string image;
   bool header = false;  // the header, or the file's size
-  bool shards = false;  // shard headers or arenas: the entries themselves
+  bool shards = false;  // shard headers or arenas (the entries themselves), or a shrunk file
 };
 
 // Each edit: [target][offset: 4 bytes, little-endian][length][length bytes].
@@ -186,7 +186,10 @@ Damage ApplyEdits(const Base& base, const uint8_t* data, size_t size) {
     const uint8_t* bytes = data + at + 6;
     at += 6 + length;
     if (target == 4) {
-      damage.image.resize(offset % (2 * base.image.size()));
+      const size_t new_size = offset % (2 * base.image.size());
+      // What a shrink cut off reads as zeros if the file grows again.
+      damage.shards |= new_size < damage.image.size();
+      damage.image.resize(new_size);
       damage.header = true;
       continue;
     }
