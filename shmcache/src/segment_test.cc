@@ -1065,7 +1065,7 @@ TEST_F(BadAttachTest, ChunksPerShardTooMany) {
 // walk of its ring (ForEach, Lookup) counted the used chunks as their
 // difference, which wrapped to nearly 2^64; over a ring full of live entries,
 // with an entry count as large, it went round for ever holding the shard's
-// lock. Found by fuzz/segment_attach_fuzzer's way of damaging segments.
+// lock. Seen while writing fuzz/segment_attach_fuzzer.
 TEST_F(SegmentTest, ARingWalkRefusesMoreFreeChunksThanTheShardHas) {
   Options options = SmallOptions();
   options.shard_count = 1;
