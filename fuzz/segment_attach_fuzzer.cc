@@ -24,10 +24,12 @@
 //  - whatever the damage: a Put followed by a Get reads that value or a miss;
 //    after Clear every key misses; a published source position reads back.
 //
-// Not fuzzed: the bytes of the robust mutexes. A lock word naming a thread
-// that is alive, or gone without OWNER_DIED, blocks pthread_mutex_lock for
-// ever; that is issue 16's "locks that cannot be held by the dead", not a
-// matter of validating a layout. The edits leave them as they were.
+// Not fuzzed: the bytes of the robust mutexes, which the edits leave as they
+// were. A lock word naming a live thread (this one) makes every locked
+// operation wait out its bound, turning a run into a timer; what a lock
+// left by a dead or stuck holder does is the locks' own business, tested
+// with real processes (segment_multiprocess_test.cc), not a matter of
+// validating a layout.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
