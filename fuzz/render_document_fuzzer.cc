@@ -1,8 +1,9 @@
 // doc_get's rendering (core/document_entry): a document row of any values
 // and types - metadata above all, which is embedded as the JSON it holds -
 // becomes JSON that always parses, with metadata verbatim when it is valid
-// JSON; a cacheable row's entry, plain or sealed, decodes to that same JSON,
-// and a sealed entry with any byte changed is refused.
+// JSON that fits inside the document; a cacheable row's entry, plain or
+// sealed, decodes to that same JSON, and a sealed entry with any byte
+// changed is refused.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
