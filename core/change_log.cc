@@ -58,11 +58,13 @@ Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, co
   }
 
   // The log continues the published history: its entry at the published
-  // clock carries the published tag, and every clock after it is there.
+  // clock carries the published tag, and every clock after it is there. (The
+  // span is taken unsigned: the log is in clock order, so it is exact for any
+  // clocks a writer left in the file, INT64_MAX included.)
   bool continues = published != shmcache::SourcePosition{} && !changes.empty() &&
                    changes.front().clock == static_cast<int64_t>(published.clock) &&
                    changes.front().tag == published.tag && changes.back().clock == clock &&
-                   static_cast<int64_t>(changes.size()) == clock - changes.front().clock + 1;
+                   static_cast<uint64_t>(clock) - static_cast<uint64_t>(changes.front().clock) == changes.size() - 1;
   for (size_t i = 1; continues && i < changes.size(); ++i) continues = !changes[i].every_document;
   bool applied = true;
   if (continues) {

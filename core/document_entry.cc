@@ -74,13 +74,16 @@ void AppendColumnAsJson(std::string* out, sqlite3_stmt* stmt, int column) {
   }
 }
 
-// metadata as the JSON it holds, or as a string when it is not JSON.
+// metadata as the JSON it holds, or as a string when it is not JSON. It
+// sits one level inside the document's object, which must stay within
+// kMaxJsonDepth as a whole: metadata nested kMaxJsonDepth deep (valid on its
+// own) would make a document that SQLite 3.45+ calls malformed.
 void AppendMetadata(std::string* out, sqlite3_stmt* stmt) {
   if (sqlite3_column_type(stmt, kMetadata) == SQLITE_TEXT) {
     const unsigned char* text = sqlite3_column_text(stmt, kMetadata);
     const std::string_view json(reinterpret_cast<const char*>(text),
                                 static_cast<size_t>(sqlite3_column_bytes(stmt, kMetadata)));
-    if (IsValidJson(json)) {
+    if (IsValidJson(json, kMaxJsonDepth - 1)) {
       out->append(json);
       return;
     }

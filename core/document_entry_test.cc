@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "json_text.h"
 #include "sqlite_util.h"
 
 namespace docstore {
@@ -98,6 +99,25 @@ TEST_F(DocumentEntryTest, NullsANeverAccessedDocumentAndMetadataThatIsNotJson) {
             "\"created_at\":null,\"updated_at\":null,\"version\":1,\"access_count\":0,\"last_accessed\":null}");
   EXPECT_TRUE(row.cacheable);
   EXPECT_FALSE(Render(2, &json, &row));
+}
+
+TEST_F(DocumentEntryTest, MetadataTooDeepToEmbedIsShownAsAString) {
+  // Both are valid JSON on their own; inside the document's object the second
+  // would be kMaxJsonDepth + 1 deep, which SQLite 3.45+ refuses to parse.
+  const std::string deepest = std::string(kMaxJsonDepth - 1, '[') + std::string(kMaxJsonDepth - 1, ']');
+  const std::string too_deep = "[" + deepest + "]";
+  ASSERT_TRUE(IsValidJson(too_deep));
+  const std::string insert = "INSERT INTO documents(id, metadata, version) VALUES (1, '" + deepest + "', 1), (2, '" +
+                             too_deep + "', 1)";
+  ASSERT_TRUE(Exec(db_, insert.c_str()).ok());
+  std::string json;
+  DocumentRow row;
+  ASSERT_TRUE(Render(1, &json, &row));
+  EXPECT_NE(json.find(",\"metadata\":" + deepest + ","), std::string::npos);
+  EXPECT_TRUE(IsValidJson(json));
+  ASSERT_TRUE(Render(2, &json, &row));
+  EXPECT_NE(json.find(",\"metadata\":\"" + too_deep + "\","), std::string::npos);
+  EXPECT_TRUE(IsValidJson(json));
 }
 
 TEST_F(DocumentEntryTest, AccessFieldsATrailerCannotHoldAreShownButNotCached) {

@@ -39,7 +39,7 @@ constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 // A recursive-descent checker over a string_view; `pos_` only moves forward.
 class JsonValidator {
  public:
-  explicit JsonValidator(std::string_view text) : text_(text) {}
+  JsonValidator(std::string_view text, int max_depth) : text_(text), max_depth_(max_depth) {}
 
   bool ValidDocument() {
     SkipWhitespace();
@@ -78,7 +78,7 @@ class JsonValidator {
   }
 
   bool Object(int depth) {
-    if (depth > kMaxJsonDepth) return false;
+    if (depth > max_depth_) return false;
     ++pos_;  // '{'
     SkipWhitespace();
     if (!AtEnd() && Peek() == '}') {
@@ -105,7 +105,7 @@ class JsonValidator {
   }
 
   bool Array(int depth) {
-    if (depth > kMaxJsonDepth) return false;
+    if (depth > max_depth_) return false;
     ++pos_;  // '['
     SkipWhitespace();
     if (!AtEnd() && Peek() == ']') {
@@ -191,6 +191,7 @@ class JsonValidator {
   }
 
   std::string_view text_;
+  const int max_depth_;
   size_t pos_ = 0;
 };
 
@@ -242,7 +243,7 @@ void AppendJsonString(std::string* out, std::string_view text) {
   out->push_back('"');
 }
 
-bool IsValidJson(std::string_view text) { return JsonValidator(text).ValidDocument(); }
+bool IsValidJson(std::string_view text, int max_depth) { return JsonValidator(text, max_depth).ValidDocument(); }
 
 Status ParseJsonIdArray(std::string_view text, std::vector<int64_t>* ids) {
   ids->clear();

@@ -21,9 +21,10 @@ void AppendJsonString(std::string* out, std::string_view text);
 
 // True when `text` is one JSON value under RFC 8259 (the grammar SQLite's
 // json_valid() accepts), optionally surrounded by whitespace, in valid UTF-8,
-// nested at most kMaxJsonDepth deep.
-bool IsValidJson(std::string_view text);
+// nested at most `max_depth` deep (SQLite's limit, 1000 since 3.45, by
+// default).
 inline constexpr int kMaxJsonDepth = 1000;
+bool IsValidJson(std::string_view text, int max_depth = kMaxJsonDepth);
 
 // Parses a JSON array of integers, e.g. "[3, 1, 4]", into `ids`, in order.
 // kInvalidArgument says what is wrong and at which byte (and leaves `ids`

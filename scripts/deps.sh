@@ -16,6 +16,8 @@ DOCSTORE_TEST_PACKAGES=(
   dpkg-dev lintian
   python3-venv python3-pip python3-setuptools python3-wheel
 )
+# And what scripts/fuzz adds: clang with libFuzzer and the sanitizer runtimes.
+DOCSTORE_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 # ensure_packages PKG... : apt-get install the ones not installed yet.
 ensure_packages() {

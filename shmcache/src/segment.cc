@@ -547,6 +547,9 @@ struct Segment::Impl {
   // first; rank is its place in the eviction order (0 = the last to go).
   template <typename Visit>
   void ForEachEntry(const Shard& s, Visit&& visit) const {
+    // More free chunks than the shard has would make `remaining` wrap: a
+    // walk round and round a full ring.
+    if (s.h->free_chunks > s.chunk_count) throw ShardCorrupt{};
     uint32_t at = s.h->ring_tail;
     uint64_t remaining = s.chunk_count - uint64_t{s.h->free_chunks};
     uint64_t position = 0;

@@ -1061,6 +1061,46 @@ TEST_F(BadAttachTest, ChunksPerShardTooMany) {
   ExpectRefused(Status::kCorruptHeader);
 }
 
+// A shard header damaged to say more chunks are free than the shard has: the
+// walk of its ring (ForEach, Lookup) counted the used chunks as their
+// difference, which wrapped to nearly 2^64; over a ring full of live entries,
+// with an entry count as large, it went round for ever holding the shard's
+// lock. Seen while writing fuzz/segment_attach_fuzzer.
+TEST_F(SegmentTest, ARingWalkRefusesMoreFreeChunksThanTheShardHas) {
+  Options options = SmallOptions();
+  options.shard_count = 1;
+  std::string name;
+  auto segment = Create(options, &name);
+  ASSERT_NE(segment, nullptr);
+  // Empty values take one chunk each: twice as many as there are chunks
+  // leave the ring exactly full, every chunk a live entry.
+  const uint32_t chunks = PeekFile<uint32_t>(name, offsetof(Header, chunks_per_shard));
+  for (uint64_t key = 1; key <= 2ull * chunks; ++key) ASSERT_EQ(segment->Put(key, "", 1), Status::kOk);
+  ASSERT_EQ(segment->GetStats().entries, chunks);
+  uint64_t shards = 0;
+  for (size_t i = 0; i < internal::kMaxRegions; ++i) {
+    if (PeekFile<uint32_t>(name, RegionFieldOffset(i, offsetof(Region, kind))) == internal::kRegionShards) {
+      shards = PeekFile<uint64_t>(name, RegionFieldOffset(i, offsetof(Region, offset)));
+    }
+  }
+  ASSERT_NE(shards, 0u);
+  const uint32_t free_chunks = chunks + 1;
+  const uint64_t entries = UINT64_MAX / 2;
+  PokeFile(name, shards + offsetof(internal::ShardHeader, free_chunks), &free_chunks, sizeof free_chunks);
+  PokeFile(name, shards + offsetof(internal::ShardHeader, entries), &entries, sizeof entries);
+
+  uint64_t visited = 0;
+  segment->ForEach([&](const EntryInfo&) { ++visited; });
+  EXPECT_EQ(visited, 0u);
+  const Stats stats = segment->GetStats();
+  EXPECT_EQ(stats.corruption_resets, 1u);
+  EXPECT_EQ(stats.entries, 0u);
+  ASSERT_EQ(segment->Put(1, "again", 2), Status::kOk);
+  std::string value;
+  EXPECT_EQ(segment->Get(1, &value), Status::kOk);
+  EXPECT_EQ(value, "again");
+}
+
 // ---------------------------------------------------------------------------
 // Threads
 
