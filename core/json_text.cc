@@ -36,6 +36,18 @@ size_t Utf8SequenceLength(std::string_view text, size_t i) {
 
 constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 
+// Appends the UTF-8 sequence at text[i], or U+FFFD for its first byte when
+// the bytes there are not a well-formed one; returns the bytes consumed.
+size_t AppendUtf8SequenceAt(std::string* out, std::string_view text, size_t i) {
+  const size_t n = Utf8SequenceLength(text, i);
+  if (n == 0) {
+    out->append(kReplacementCharacter);
+    return 1;
+  }
+  out->append(text.data() + i, n);
+  return n;
+}
+
 // A recursive-descent checker over a string_view; `pos_` only moves forward.
 class JsonValidator {
  public:
@@ -157,9 +169,7 @@ class JsonValidator {
         ++pos_;
         continue;
       }
-      const size_t n = Utf8SequenceLength(text_, pos_);
-      if (n == 0) return false;
-      pos_ += n;
+      ++pos_;  // any other byte, as JSON1 takes it: UTF-8 is not checked here
     }
     return false;
   }
@@ -214,14 +224,7 @@ void AppendJsonString(std::string* out, std::string_view text) {
     if (i == text.size()) break;
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const size_t n = Utf8SequenceLength(text, i);
-      if (n == 0) {
-        out->append(kReplacementCharacter);
-        ++i;
-      } else {
-        out->append(text.data() + i, n);
-        i += n;
-      }
+      i += AppendUtf8SequenceAt(out, text, i);
       continue;
     }
     switch (c) {
@@ -240,6 +243,18 @@ void AppendJsonString(std::string* out, std::string_view text) {
     ++i;
   }
   out->push_back('"');
+}
+
+void AppendValidUtf8(std::string* out, std::string_view text) {
+  out->reserve(out->size() + text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t run = i;
+    while (run < text.size() && static_cast<unsigned char>(text[run]) < 0x80) ++run;
+    out->append(text.data() + i, run - i);
+    i = run;
+    if (i < text.size()) i += AppendUtf8SequenceAt(out, text, i);
+  }
 }
 
 bool IsValidJson(std::string_view text) { return JsonValidator(text).ValidDocument(); }
