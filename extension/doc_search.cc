@@ -23,9 +23,9 @@
 //
 // Limits, so that no call costs without bound:
 //   - a query of at most kMaxSearchQueryBytes bytes (4096) and
-//     kMaxSearchQueryWords words (64, operators included), refused before it
+//     kMaxSearchQueryWords words (32, operators included), refused before it
 //     runs with an error naming the limit: the engines' cost grows with the
-//     square of the phrases (8,000 words took 33 s);
+//     square of the phrases (8,000 words took 33 s; see search_query.h);
 //   - the snippet is made only when the column is asked for (colUsed in
 //     xBestIndex), only for the rows SQLite reads it from (xColumn, after
 //     WHERE and LIMIT have had their say), and from at most the first
@@ -33,13 +33,13 @@
 //     them: FTS5's snippet() grows with the square of a document's matches
 //     (over ten minutes for one 5 MB document) and was made for every row;
 //   - title is read only when asked for, by id, for the rows read.
-// What remains is the index's own work for a bounded query: finding and
-// ranking the matches, linear in the postings of at most 64 words, as for
-// `documents_fts MATCH ...` itself; best-first order needs every match ranked,
-// so a cap on rows ranked would return wrong "best" rows, and
-// sqlite3_progress_handler() and sqlite3_interrupt() belong to the
-// connection (the caller's handler would be replaced, its statements
-// interrupted), so neither is used.
+// What remains is the index's own work, the same as a ranked
+// `documents_fts MATCH ... ORDER BY rank`: finding and ranking the matches,
+// linear in the data, bounded in the query by the limits above. Best-first
+// order needs every match ranked, so a cap on rows ranked would return wrong
+// "best" rows; sqlite3_progress_handler() and sqlite3_interrupt() belong to
+// the connection (the caller's own handler would be replaced, its other
+// statements interrupted), so neither is used.
 #include "doc_search.h"
 
 #include <algorithm>

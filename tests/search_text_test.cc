@@ -28,7 +28,7 @@ TEST(CheckSearchQuery, NamesTheLimitThatWasPassed) {
   EXPECT_EQ(CheckSearchQuery(" \t\n").message(), "the query must be non-empty text");
   EXPECT_TRUE(CheckSearchQuery(Repeat("w ", kMaxSearchQueryWords)).ok());
   EXPECT_EQ(CheckSearchQuery(Repeat("w ", kMaxSearchQueryWords + 1)).message(),
-            "the query has 65 words; at most 64 are allowed");
+            "the query has 33 words; at most 32 are allowed");
   EXPECT_EQ(CheckSearchQuery(Repeat("w ", 8000)).message(), "the query is 16000 bytes; at most 4096 are allowed");
   EXPECT_TRUE(CheckSearchQuery(std::string(kMaxSearchQueryBytes, 'x')).ok());
   EXPECT_FALSE(CheckSearchQuery(std::string(kMaxSearchQueryBytes + 1, 'x')).ok());
