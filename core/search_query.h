@@ -24,8 +24,11 @@ namespace docstore {
 // 116 MB demo database, the costliest word repeated ('the the ...', every
 // document matching) ranks in 0.05 s once, 0.64 s 16 times, 2.5 s 32 times,
 // 7.6 s 64 times, 3.8 s for the index's bare MATCH 2,000 times; 32 distinct
-// common words ORed take 0.6 s. Words are counted as ForEachWord splits them,
-// operators included.
+// common words ORed take 0.6 s. Words are counted so that no index makes
+// more tokens of the query: runs of ASCII letters and digits and of the
+// letters of common alphabets count once, any other character outside ASCII
+// (punctuation such as an em dash, symbols, other scripts) once by itself;
+// operators count too.
 inline constexpr size_t kMaxSearchQueryBytes = 4096;
 inline constexpr size_t kMaxSearchQueryWords = 32;
 

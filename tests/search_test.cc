@@ -190,6 +190,11 @@ TEST_F(SearchTest, QueriesOverTheLimitsAreRefusedNamingThem) {
             std::string::npos);
   EXPECT_NE(Error("SELECT id FROM doc_search('" + words_33 + "', 'plain')").find("at most 32 are allowed"),
             std::string::npos);
+  // One word to a space-splitter, 17 tokens to FTS5: counted as FTS5 sees it.
+  std::string dashed = "w";
+  for (int i = 0; i < 16; ++i) dashed += "\xE2\x80\x94w";
+  EXPECT_NE(Error("SELECT id FROM doc_search('" + dashed + "', 'plain')").find("the query has 33 words"),
+            std::string::npos);
   EXPECT_NE(Error("SELECT id FROM doc_search('" + words_8000 + "')")
                 .find("doc_search: the query is 16000 bytes; at most 4096 are allowed"),
             std::string::npos);

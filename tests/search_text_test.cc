@@ -1,5 +1,6 @@
 // doc_search's text side without SQLite: the query limits, the plain mode's
 // quoting, the words a snippet marks, and the snippet itself.
+#include <random>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ TEST(CheckSearchQuery, NamesTheLimitThatWasPassed) {
   EXPECT_EQ(CheckSearchQuery(Repeat("w ", kMaxSearchQueryWords + 1)).message(),
             "the query has 33 words; at most 32 are allowed");
   EXPECT_EQ(CheckSearchQuery(Repeat("w ", 8000)).message(), "the query is 16000 bytes; at most 4096 are allowed");
+  // Every token an index could make counts: unicode61 splits at an em dash.
+  EXPECT_TRUE(CheckSearchQuery("caf\xC3\xA9 na\xC3\xAFve \xE6\x9D\xB1\xE4\xBA\xAC \xD0\x9C\xD0\xB8\xD1\x80 " +
+                               Repeat("w ", kMaxSearchQueryWords - 4)).ok());
+  EXPECT_TRUE(CheckSearchQuery(Repeat("a\xE2\x80\x94", 16)).ok());  // a—a—...: 32
+  EXPECT_EQ(CheckSearchQuery(Repeat("a\xE2\x80\x94", 17)).message(), "the query has 34 words; at most 32 are allowed");
+  EXPECT_EQ(CheckSearchQuery(Repeat("\xFF", 33)).message(), "the query has 33 words; at most 32 are allowed");
   EXPECT_TRUE(CheckSearchQuery(std::string(kMaxSearchQueryBytes, 'x')).ok());
   EXPECT_FALSE(CheckSearchQuery(std::string(kMaxSearchQueryBytes + 1, 'x')).ok());
 }
@@ -78,6 +85,35 @@ TEST(MakeSnippet, PrefersTheWindowAndColumnWithMostMatches) {
   EXPECT_EQ(MakeSnippet({"cat dog cat dog"}, {content}, terms), "[cat] [dog] [cat] [dog]");
   EXPECT_EQ(MakeSnippet({"Title"}, {"no match here"}, terms), "no match here");
   EXPECT_EQ(MakeSnippet({"Title"}, {""}, terms), "Title");
+}
+
+// Any bytes: plain mode gives whole phrases (an even number of quotes, none
+// inside a phrase), and the snippet stays within its window of the text.
+TEST(SearchText, AnyBytesGiveWholePhrasesAndBoundedSnippets) {
+  std::mt19937_64 rng(6);
+  const std::string alphabet = "aB9 \"*:{},()-+^\t\xC3\xA9\xFF";
+  for (int i = 0; i < 20000; ++i) {
+    std::string query, text;
+    for (int k = static_cast<int>(rng() % 24); k > 0; --k) query.push_back(alphabet[rng() % alphabet.size()]);
+    for (int k = static_cast<int>(rng() % 200); k > 0; --k) text.push_back(alphabet[rng() % alphabet.size()]);
+    std::string index_query;
+    if (IndexQuery(query, SearchMode::kPlain, &index_query).ok()) {
+      size_t quotes = 0;
+      for (size_t at = 0; at < index_query.size(); ++at) {
+        if (index_query[at] != '"') continue;
+        ++quotes;
+        // A phrase's closing quote ends the query or precedes a space.
+        if (quotes % 2 == 0) {
+          ASSERT_TRUE(at + 1 == index_query.size() || index_query[at + 1] == ' ') << query;
+        }
+      }
+      ASSERT_EQ(quotes % 2, 0u) << query;
+    }
+    for (const SearchMode mode : {SearchMode::kFts, SearchMode::kPlain}) {
+      const std::string snippet = MakeSnippet({text.substr(0, 20)}, {text, i % 2 == 0}, SearchTerms(query, mode));
+      ASSERT_LE(snippet.size(), text.size() + 2 * kSnippetWords + 6) << query << " / " << text;
+    }
+  }
 }
 
 }  // namespace
