@@ -24,7 +24,10 @@ namespace docstore {
 // 116 MB demo database, the costliest word repeated ('the the ...', every
 // document matching) ranks in 0.05 s once, 0.64 s 16 times, 2.5 s 32 times,
 // 7.6 s 64 times, 3.8 s for the index's bare MATCH 2,000 times; 32 distinct
-// common words ORed take 0.6 s. Words are counted so that no index makes
+// common words ORed take 0.6 s. The costliest queries within the limits are
+// 32 one-letter prefixes (a* b* ...: 9.9 s, the bare MATCH 3.3 s) and a NEAR
+// of 31 repeats (8.8 s, bare 3.6 s): linear in the data, the index's own work
+// ranked, and left so (see doc_search.cc). Words are counted so that no index makes
 // more tokens of the query: runs of ASCII letters and digits and of the
 // letters of common alphabets count once, any other character outside ASCII
 // (punctuation such as an em dash, symbols, other scripts) once by itself;
