@@ -29,11 +29,12 @@ char PreviousNonSpace(std::string_view text, size_t i) {
 }
 
 // Letters of alphabets that both tokenizers keep inside a word: Latin,
-// Greek, Cyrillic, kana, CJK ideographs, Hangul (symbols in those blocks left
-// out).
+// Greek, Cyrillic, Hebrew, Arabic, kana, CJK ideographs, Hangul (symbols and
+// marks in those blocks left out).
 bool IsCommonLetter(char32_t c) {
   return (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7) || c == 0x386 ||
          (c >= 0x388 && c <= 0x3F5) || (c >= 0x400 && c <= 0x481) || (c >= 0x48A && c <= 0x52F) ||
+         (c >= 0x5D0 && c <= 0x5EA) || (c >= 0x620 && c <= 0x64A) ||
          (c >= 0x3041 && c <= 0x3096) || (c >= 0x30A1 && c <= 0x30FA) || (c >= 0x3400 && c <= 0x4DBF) ||
          (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3);
 }
