@@ -74,17 +74,20 @@ void AppendColumnAsJson(std::string* out, sqlite3_stmt* stmt, int column) {
   }
 }
 
-// metadata as the JSON it holds, or as a string when it is not JSON. It
-// sits one level inside the document's object, which must stay within
-// kMaxJsonDepth as a whole: metadata nested kMaxJsonDepth deep (valid on its
-// own) would make a document that SQLite 3.45+ calls malformed.
+// metadata as the JSON value json_valid() accepted, or as a string when it is
+// not JSON (written without the CHECK, e.g. by an older schema). Bytes that
+// are not UTF-8 can only sit inside its strings, where U+FFFD replaces them:
+// the value keeps its type whatever its bytes. It sits one level inside the
+// document's object, which must stay within kMaxJsonDepth as a whole:
+// metadata nested kMaxJsonDepth deep (valid on its own) would make a document
+// that SQLite 3.45+ calls malformed, so it is shown as a string.
 void AppendMetadata(std::string* out, sqlite3_stmt* stmt) {
   if (sqlite3_column_type(stmt, kMetadata) == SQLITE_TEXT) {
     const unsigned char* text = sqlite3_column_text(stmt, kMetadata);
     const std::string_view json(reinterpret_cast<const char*>(text),
                                 static_cast<size_t>(sqlite3_column_bytes(stmt, kMetadata)));
     if (IsValidJson(json, kMaxJsonDepth - 1)) {
-      out->append(json);
+      AppendValidUtf8(out, json);
       return;
     }
   }

@@ -2,39 +2,24 @@
 
 #include <cstddef>
 
+#include "utf8.h"
+
 namespace docstore {
 namespace {
 
-// Length of the well-formed UTF-8 sequence starting at text[i] (1..4), or 0
-// when the bytes there are not one (RFC 3629, table 3-7 of Unicode).
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const size_t left = text.size() - i;
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) return 1;
-  const auto cont = [&](size_t k, unsigned char lo, unsigned char hi) {
-    return k < text.size() && byte(k) >= lo && byte(k) <= hi;
-  };
-  if (b0 >= 0xC2 && b0 <= 0xDF) return left >= 2 && cont(i + 1, 0x80, 0xBF) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b0 == 0xE0) lo = 0xA0;  // overlong
-    if (b0 == 0xED) hi = 0x9F;  // surrogates
-    return left >= 3 && cont(i + 1, lo, hi) && cont(i + 2, 0x80, 0xBF) ? 3 : 0;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b0 == 0xF0) lo = 0x90;  // overlong
-    if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
-    return left >= 4 && cont(i + 1, lo, hi) && cont(i + 2, 0x80, 0xBF) &&
-                   cont(i + 3, 0x80, 0xBF)
-               ? 4
-               : 0;
-  }
-  return 0;
-}
-
 constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
+
+// Appends the UTF-8 sequence at text[i], or U+FFFD for its first byte when
+// the bytes there are not a well-formed one; returns the bytes consumed.
+size_t AppendUtf8SequenceAt(std::string* out, std::string_view text, size_t i) {
+  const size_t n = Utf8SequenceLength(text, i);
+  if (n == 0) {
+    out->append(kReplacementCharacter);
+    return 1;
+  }
+  out->append(text.data() + i, n);
+  return n;
+}
 
 // A recursive-descent checker over a string_view; `pos_` only moves forward.
 class JsonValidator {
@@ -157,9 +142,7 @@ class JsonValidator {
         ++pos_;
         continue;
       }
-      const size_t n = Utf8SequenceLength(text_, pos_);
-      if (n == 0) return false;
-      pos_ += n;
+      ++pos_;  // any other byte, as JSON1 takes it: UTF-8 is not checked here
     }
     return false;
   }
@@ -215,14 +198,7 @@ void AppendJsonString(std::string* out, std::string_view text) {
     if (i == text.size()) break;
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const size_t n = Utf8SequenceLength(text, i);
-      if (n == 0) {
-        out->append(kReplacementCharacter);
-        ++i;
-      } else {
-        out->append(text.data() + i, n);
-        i += n;
-      }
+      i += AppendUtf8SequenceAt(out, text, i);
       continue;
     }
     switch (c) {
@@ -241,6 +217,18 @@ void AppendJsonString(std::string* out, std::string_view text) {
     ++i;
   }
   out->push_back('"');
+}
+
+void AppendValidUtf8(std::string* out, std::string_view text) {
+  out->reserve(out->size() + text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t run = i;
+    while (run < text.size() && static_cast<unsigned char>(text[run]) < 0x80) ++run;
+    out->append(text.data() + i, run - i);
+    i = run;
+    if (i < text.size()) i += AppendUtf8SequenceAt(out, text, i);
+  }
 }
 
 bool IsValidJson(std::string_view text, int max_depth) { return JsonValidator(text, max_depth).ValidDocument(); }

@@ -19,10 +19,16 @@ namespace docstore {
 // always valid JSON in valid UTF-8 whatever bytes a row holds.
 void AppendJsonString(std::string* out, std::string_view text);
 
-// True when `text` is one JSON value under RFC 8259 (the grammar SQLite's
-// json_valid() accepts), optionally surrounded by whitespace, in valid UTF-8,
-// nested at most `max_depth` deep (SQLite's limit, 1000 since 3.45, by
-// default).
+// Appends `text` with each byte that is not part of a well-formed UTF-8
+// sequence replaced by U+FFFD, by the same rule as AppendJsonString.
+void AppendValidUtf8(std::string* out, std::string_view text);
+
+// True when `text` is one JSON value under RFC 8259, optionally surrounded by
+// whitespace, nested at most `max_depth` deep (SQLite's limit, 1000 since
+// 3.45, by default): the answers of SQLite's json_valid(), which does not
+// check the UTF-8 of the bytes inside strings either (outside strings a byte
+// >= 0x80 is a syntax error). Such text passed through AppendValidUtf8 stays
+// the same JSON value, in valid UTF-8.
 inline constexpr int kMaxJsonDepth = 1000;
 bool IsValidJson(std::string_view text, int max_depth = kMaxJsonDepth);
 

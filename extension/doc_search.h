@@ -1,4 +1,5 @@
-// doc_search(query): full-text search over documents, FTS5 or FTS4 alike.
+// doc_search(query [, mode]): full-text search over documents, FTS5 or FTS4
+// alike; usage, modes and limits in doc_search.cc.
 #ifndef DOCSTORE_EXTENSION_DOC_SEARCH_H_
 #define DOCSTORE_EXTENSION_DOC_SEARCH_H_
 

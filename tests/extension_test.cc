@@ -61,6 +61,22 @@ TEST_F(ExtensionTest, InvalidUtf8IsReplacedSoTheResultStaysJson) {
             std::string::npos);
 }
 
+// {"a\xFF":"b\xFF"} passes json_valid() (JSON1's, and docstore's own on
+// SQLite 3.15): doc_get returns it as that object with U+FFFD for the stray
+// bytes, never as a string, whether rendered now or served from the cache.
+TEST_F(ExtensionTest, MetadataWithInvalidUtf8StaysTheObjectJsonValidAccepted) {
+  db_->Exec("INSERT INTO documents(id, metadata) VALUES (1, CAST(x'7B2261FF223A2262FF227D' AS TEXT))");
+  const std::string expected = "\"metadata\":{\"a\xEF\xBF\xBD\":\"b\xEF\xBF\xBD\"},";
+  const char* hits_sql = "SELECT value FROM docstore_stats WHERE name = 'hits'";
+  const long hits_before = std::strtol(db_->Value(hits_sql).c_str(), nullptr, 10);
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find(expected), std::string::npos) << "read from the database";
+  EXPECT_NE(db_->Value("SELECT doc_get(1)").find(expected), std::string::npos) << "served from the cache";
+  EXPECT_EQ(std::strtol(db_->Value(hits_sql).c_str(), nullptr, 10), hits_before + 1);
+#ifndef DOCSTORE_TEST_SQLCIPHER3  // JSON1
+  EXPECT_EQ(db_->Value("SELECT json_type(doc_get(1), '$.metadata')"), "object");
+#endif
+}
+
 TEST_F(ExtensionTest, AnIntegralRealIdFindsTheDocument) {
   db_->Exec("INSERT INTO documents(id, title) VALUES (3, 'three')");
   EXPECT_EQ(db_->Value("SELECT doc_get(3.0) = doc_get(3)"), "1");
@@ -171,7 +187,10 @@ const BadInput kBadInputs[] = {
     {"SELECT * FROM doc_search('\"unterminated')", "doc_search: cannot run full-text query"},
     {"SELECT * FROM doc_search", "doc_search: no query given"},
     {"SELECT * FROM doc_search WHERE title = 'x'", "doc_search: no query given"},
-    {"SELECT * FROM doc_search('a', 'b')", "too many arguments on doc_search()"},
+    {"SELECT * FROM doc_search('a', 'b')", "doc_search: unknown mode 'b'"},
+    {"SELECT * FROM doc_search('a', 'plain', 'c')", "too many arguments on doc_search()"},
+    {"SELECT * FROM doc_search('a', 1)", "doc_search: the mode must be text"},
+    {"SELECT * FROM doc_search('+', 'plain')", "doc_search: the query has no word to search for"},
     {"SELECT * FROM doc_get_many('[1,')", "doc_get_many: malformed id array: expected an integer id at byte 3"},
     {"SELECT * FROM doc_get_many('[1.5]')", "doc_get_many: malformed id array: ids must be integers"},
     {"SELECT * FROM doc_get_many('{}')", "doc_get_many: malformed id array: expected '['"},

@@ -76,15 +76,53 @@ TEST(AppendJsonString, ReplacesEachMalformedUtf8ByteWithU_FFFD) {
   EXPECT_EQ(Quote("a\xE2\x82z"), "\"a" + fffd + fffd + "z\"");
 }
 
+TEST(AppendValidUtf8, ReplacesEachMalformedByteAndKeepsTheRest) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  const auto repaired = [](std::string_view text) {
+    std::string out = "<";
+    AppendValidUtf8(&out, text);
+    return out;
+  };
+  EXPECT_EQ(repaired(""), "<");
+  EXPECT_EQ(repaired("{\"a\": \"caf\xC3\xA9\"}\n"), "<{\"a\": \"caf\xC3\xA9\"}\n");
+  EXPECT_EQ(repaired("{\"a\xFF\":1}"), "<{\"a" + fffd + "\":1}");
+  EXPECT_EQ(repaired("\xC0\xAF\xE2\x82z\xF0\x9F\x98\x80"), "<" + fffd + fffd + fffd + fffd + "z\xF0\x9F\x98\x80");
+}
+
+// Metadata that json_valid() accepted stays JSON, and the same value, once
+// its stray bytes are replaced: what doc_get returns as the metadata field.
+TEST(AppendValidUtf8, KeepsJsonThatJson1AcceptedValid) {
+  Json1Oracle oracle;
+  std::mt19937_64 rng(16);
+  const std::string fragments[] = {"{\"k", "\":", "\"v", "\"", "[", "]", "}", ",", "1",
+                                   "\xFF", "\xC3", "\xC3\xA9", "\xED\xA0\x80", "\\\""};
+  int accepted = 0;
+  for (int i = 0; i < 100000; ++i) {
+    std::string text;
+    const int parts = 1 + static_cast<int>(rng() % 10);
+    for (int p = 0; p < parts; ++p) text += fragments[rng() % std::size(fragments)];
+    if (!oracle.Valid(text)) continue;
+    ++accepted;
+    ASSERT_TRUE(IsValidJson(text)) << text;
+    std::string repaired;
+    AppendValidUtf8(&repaired, text);
+    ASSERT_TRUE(oracle.Valid(repaired)) << text;
+    ASSERT_TRUE(IsValidJson(repaired)) << text;
+  }
+  EXPECT_GT(accepted, 1000);
+}
+
 TEST(IsValidJson, AcceptsRfc8259AndNothingElse) {
   for (const char* good : {"0", "-0", "1.5e+10", "\"s\"", "true", "false", "null", "[]", "{}",
                            " [1, {\"a\": [null, \"\\u00e9\\n\"]}] ", "{\"a\":{\"b\":{}}}",
-                           "\"caf\xC3\xA9\""}) {
+                           "\"caf\xC3\xA9\"",
+                           // JSON1 takes any byte inside a string, UTF-8 or not
+                           "\"\xFF\"", "{\"a\xFF\":\"\xC3\"}"}) {
     EXPECT_TRUE(IsValidJson(good)) << good;
   }
   for (const char* bad : {"", " ", "01", "1.", ".5", "+1", "1e", "[1,]", "{\"a\"}", "{a:1}",
                           "'s'", "\"\\x\"", "\"\\u12\"", "[1] x", "tru", "nul", "NaN",
-                          "\"tab\there\"", "\"\xFF\"", "[", "{\"a\":1,}", "//"}) {
+                          "\"tab\there\"", "\xFF", "[1,\xC3\xA9]", "[", "{\"a\":1,}", "//"}) {
     EXPECT_FALSE(IsValidJson(bad)) << bad;
   }
   EXPECT_TRUE(IsValidJson(std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']')));
@@ -92,11 +130,12 @@ TEST(IsValidJson, AcceptsRfc8259AndNothingElse) {
   EXPECT_FALSE(IsValidJson(std::string(1000000, '[')));  // no stack overflow either
 }
 
-// Mutated JSON over an ASCII alphabet: our validator and JSON1 must agree.
+// Mutated JSON, bytes that are not UTF-8 included: our validator and JSON1
+// must agree.
 TEST(IsValidJson, AgreesWithJson1OnGeneratedInput) {
   Json1Oracle oracle;
   std::mt19937_64 rng(20261124);
-  const std::string alphabet = "{}[]\":,.-+eE0123456789 \t\ntruefalsn\\u/abcdef";
+  const std::string alphabet = "{}[]\":,.-+eE0123456789 \t\ntruefalsn\\u/abcdef\xFF\xC3\xA9";
   const std::string seeds[] = {"{\"a\": [1, 2.5, -3e2, true, false, null, \"x\\ny\"]}",
                                "[[], {}, \"\\u0041\", 0, -0.0]", "\"s\"", "123", "{\"k\":{\"k\":[]}}"};
   int disagreements = 0;
