@@ -121,8 +121,14 @@ void CacheClient::Detach(std::string why) {
 DocumentCache* CacheClient::CatchUp() {
   // Only a snapshot that starts now holds every commit the file shows.
   if (ReadTransactionMayBeOpen(db_)) return nullptr;
+  // A catch-up that could not get a lock lately: read from the database
+  // rather than wait again on every read.
+  if (std::chrono::steady_clock::now() < retry_catch_up_at_) return nullptr;
   auto sync = cache_->BeginSourceSync(kSourceSyncWaitMs);
-  if (sync == nullptr) return nullptr;
+  if (sync == nullptr) {
+    retry_catch_up_at_ = std::chrono::steady_clock::now() + kCatchUpRetryInterval;
+    return nullptr;
+  }
   // The connection may have changed its journal mode since the watch began.
   if ((QueryText(db_, "PRAGMA main.journal_mode") == "wal") != watch_->wal()) {
     if (Status status = FileWatch::Open(db_, &watch_); !status.ok()) {
@@ -140,6 +146,7 @@ DocumentCache* CacheClient::CatchUp() {
     Detach("not attached: " + (status.ok() ? std::string("the segment was removed") : status.message()));
     return nullptr;
   }
+  if (status.IsBusy()) retry_catch_up_at_ = std::chrono::steady_clock::now() + kCatchUpRetryInterval;
   if (!status.ok()) return nullptr;
   caught_up_ = true;
   return cache_.get();

@@ -30,8 +30,11 @@ bool DatabaseIsEncrypted(sqlite3* db);
 // How long a reader waits for another process that is catching the cache
 // up (it reads from the database instead after that).
 inline constexpr uint32_t kSourceSyncWaitMs = 2000;
-// How often a connection without a cache looks for one again.
+// How often a connection without a cache looks for one again, and one kept
+// from catching up by a lock that a live process does not let go of tries
+// again (it reads from the database meanwhile).
 inline constexpr std::chrono::seconds kAttachRetryInterval{1};
+inline constexpr std::chrono::seconds kCatchUpRetryInterval{1};
 
 class CacheClient {
  public:
@@ -98,6 +101,8 @@ class CacheClient {
   bool attach_final_ = false;  // a failure retrying cannot fix
   // After a failure retrying may fix: when to try again.
   std::chrono::steady_clock::time_point retry_attach_at_{};
+  // After a catch-up kept out by a lock: when to try again.
+  std::chrono::steady_clock::time_point retry_catch_up_at_{};
   bool counting_disabled_ = false;
   bool skip_detection_ = false;  // bench only: cache_settings.h, BenchSkipsDetection
   std::string unavailable_ = "not attached yet";

@@ -47,9 +47,14 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
     // Another process may have a segment this one cannot name.
     return Status::Error("docstore_meta.database_id is not 32 hex digits");
   }
-  char name[96];
-  std::snprintf(name, sizeof name, "/docstore-%llx-%llx-%s", static_cast<unsigned long long>(st.st_dev),
-                static_cast<unsigned long long>(st.st_ino), database_id.c_str());
+  // Processes in different PID namespaces (containers sharing /dev/shm)
+  // never share a segment: its locks name their holders by thread id.
+  struct stat pid_namespace;
+  if (stat("/proc/self/ns/pid", &pid_namespace) != 0) pid_namespace.st_ino = 0;
+  char name[128];
+  std::snprintf(name, sizeof name, "/docstore-%llx-%llx-%s-%llx", static_cast<unsigned long long>(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino), database_id.c_str(),
+                static_cast<unsigned long long>(pid_namespace.st_ino));
 
   std::lock_guard lock(registry_mutex);
   // One per segment per process, unless its name was removed or made anew
@@ -63,9 +68,15 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
     const Status status = CheckSegmentTrust(database, segment, self);
     return status.ok() ? shmcache::Error{} : shmcache::Error{shmcache::Status::kUntrusted, status.message()};
   };
+  if (!MayWriteAsThisProcess(database)) {
+    // Whoever may open a segment may change what others read from it: only
+    // those who may write the database share one (segment_trust.h).
+    return Status::Unavailable("this user may not write the database, so it shares no segment; reading from the "
+                               "database");
+  }
   shmcache::Error error;
   std::unique_ptr<shmcache::Segment> segment;
-  if (mode == AttachMode::kOpenOrCreate && MayWrite(database, self)) {
+  if (mode == AttachMode::kOpenOrCreate) {
     shmcache::Options options = TakeSegmentOptions();
     const shmcache::FileOwner access = NewSegmentAccess(database, options.mode);
     options.owner = access.uid;
@@ -74,10 +85,6 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
     segment = shmcache::Segment::OpenOrCreate(name, options, &error, trusted);
   } else {
     segment = shmcache::Segment::Open(name, &error, trusted);
-    if (segment == nullptr && error.status == shmcache::Status::kNoSegment && mode == AttachMode::kOpenOrCreate) {
-      error.message = "no segment yet, and this user may not write the database, so it makes none (a writer's "
-                      "will be used)";
-    }
   }
   if (segment == nullptr) {
     // None there to use, or one that must be ignored: as if none.
@@ -143,10 +150,10 @@ void DocumentCache::NoteCatchUp(uint64_t changes, bool reset) {
   if (reset) AddSegmentCounter(segment_.get(), SegmentCounter::kResets, 1);
 }
 
-uint64_t DocumentCache::Clear() {
-  const uint64_t entries = segment_->GetStats().entries;
-  segment_->Clear();
-  return entries;
+Status DocumentCache::Clear(uint64_t* entries) {
+  *entries = segment_->GetStats().entries;
+  if (segment_->Clear()) return Status::Ok();
+  return Status::Busy("a process holds a lock of the cache and does not let go; some entries stay");
 }
 
 bool DocumentCache::RecordAccess(int64_t id) {

@@ -4,11 +4,13 @@
 // written, and docstore's counters.
 //
 // WHICH SEGMENT. A database's segment is named after its main file's device
-// and inode and the database_id that migration 3 stores in docstore_meta
-// ("/docstore-<dev>-<ino>-<database_id>"): two paths to one file meet in one
-// segment; two files never do, not even when a deleted file's inode is
-// reused (its database_id differs), nor a copy of a file (its inode
-// differs). One DocumentCache per segment per process (Attach returns the
+// and inode and the database_id that migration 3 stores in docstore_meta,
+// and the process's PID namespace
+// ("/docstore-<dev>-<ino>-<database_id>-<pid namespace>"): two paths to one
+// file meet in one segment; two files never do, not even when a deleted
+// file's inode is reused (its database_id differs), nor a copy of a file (its
+// inode differs); containers with their own PID namespaces have their own
+// (a segment's locks name their holders by thread id). One DocumentCache per segment per process (Attach returns the
 // same one to every connection). WHOSE SEGMENT: one is used only if
 // everyone who can write it can write the database file; an untrusted one
 // is ignored as if absent (segment_trust.h has the rule and the README the
@@ -121,8 +123,8 @@ class DocumentCache {
 
   // The cache of the database file `path` with docstore_meta's
   // `database_id`, shared by every caller in this process. Only a segment
-  // that segment_trust.h trusts is used, and only a process that may write
-  // the database makes one. On failure: kUnavailable when there is none to
+  // that segment_trust.h trusts is used, and only by a process that may
+  // write the database. On failure: kUnavailable when there is none to
   // use (none exists, or only an untrusted one), kError when one exists
   // that cannot be used (damaged, another build's, not ours to map, no room
   // to make one). Either way the database is read instead. `codec` seals or not;
@@ -182,8 +184,9 @@ class DocumentCache {
   void NoteCatchUp(uint64_t changes, bool reset);
   // Whether this is still the segment the database's name leads to.
   bool StillCurrent() const { return segment_->StillNamed(); }
-  // Drops every entry; returns how many there were.
-  uint64_t Clear();
+  // Drops every entry: how many there were, or kBusy when a shard's lock
+  // could not be had (its entries stay).
+  Status Clear(uint64_t* entries);
 
   // --- Accesses --------------------------------------------------------------
   // Counts one access to `id` now. False when the pending table is full and

@@ -77,12 +77,22 @@ Status CheckSegmentTrust(const shmcache::FileOwner& database, const shmcache::Fi
   return Status::Ok();
 }
 
+bool MayWriteAsThisProcess(const shmcache::FileOwner& database) {
+  const uid_t self = geteuid();
+  return self == 0 || self == database.uid || (database.mode & S_IWOTH) != 0 ||
+         ((database.mode & S_IWGRP) != 0 && ProcessIsMember(database.gid));
+}
+
 shmcache::FileOwner NewSegmentAccess(const shmcache::FileOwner& database, mode_t mode) {
   const bool root = geteuid() == 0;
-  // Its owner reads and writes it; others no more than the database allows.
+  // Its owner reads and writes it; a group or the others as configured, but
+  // only where they may read and write the database (a segment is only ever
+  // mapped for reading and writing: read bits alone would only leak).
+  mode_t shared = 0;
+  if ((database.mode & (S_IRGRP | S_IWGRP)) == (S_IRGRP | S_IWGRP)) shared |= mode & (S_IRGRP | S_IWGRP);
+  if ((database.mode & (S_IROTH | S_IWOTH)) == (S_IROTH | S_IWOTH)) shared |= mode & (S_IROTH | S_IWOTH);
   shmcache::FileOwner segment{root ? database.uid : static_cast<uid_t>(-1), static_cast<gid_t>(-1),
-                              static_cast<mode_t>(S_IRUSR | S_IWUSR |
-                                                  (mode & database.mode & (S_IRWXG | S_IRWXO) & ~(S_IXGRP | S_IXOTH)))};
+                              static_cast<mode_t>(S_IRUSR | S_IWUSR | shared)};
   if ((segment.mode & S_IRWXG) == 0) return segment;
   if (root || ProcessIsMember(database.gid)) {
     segment.gid = database.gid;

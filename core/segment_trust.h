@@ -18,10 +18,12 @@
 // docstore_stats says which segment was ignored and why.
 //
 // A new segment is given no more than the database grants: the configured
-// mode (DOCSTORE_CACHE_MODE) less the group and other bits the database
-// file does not have, and the database's group (when the creator belongs to
-// it; otherwise no group bits at all). So who may read a segment may read
-// the database, and the segment passes the rule for every user who shares it.
+// mode (DOCSTORE_CACHE_MODE), with group or other bits only where the
+// database file lets that class read and write it (a segment is always
+// mapped for reading and writing, so read bits alone would only leak), and
+// the database's group (when the creator belongs to it; otherwise no group
+// bits at all). So who may open a segment may read and write the database,
+// and the segment passes the rule for every user who shares it.
 // One made by root belongs to the database's owner: an administrator's
 // maintenance query must not leave the service that owns the database a
 // segment it cannot open.
@@ -36,9 +38,11 @@
 namespace docstore {
 
 // Whether user `uid` may write a file owned as `database` (by its mode
-// bits). A process that may not makes no segment: those who may would not
-// trust it.
+// bits). A process that may not uses no segment: those who may would not
+// trust one it made, and one it could open would be one it could change.
 bool MayWrite(const shmcache::FileOwner& database, uid_t uid);
+// The same for this process, by its own groups (no user database lookup).
+bool MayWriteAsThisProcess(const shmcache::FileOwner& database);
 
 // Ok if a process running as `self` may use a segment owned as `segment`
 // for a database file owned as `database`; else kError saying why not.

@@ -44,7 +44,8 @@ TEST(SegmentTrustTest, WriteBitsBeyondTheDatabasesAreNotTrusted) {
 }
 
 TEST(SegmentTrustTest, ANewSegmentGetsNoMoreThanTheDatabaseGrants) {
-  EXPECT_EQ(NewSegmentAccess(Owned(geteuid(), getegid(), 0644), 0666).mode, 0644u);
+  EXPECT_EQ(NewSegmentAccess(Owned(geteuid(), getegid(), 0644), 0666).mode, 0600u);  // read alone: nothing
+  EXPECT_EQ(NewSegmentAccess(Owned(geteuid(), getegid(), 0646), 0666).mode, 0606u);
   const auto owner_only = NewSegmentAccess(Owned(geteuid(), getegid(), 0600), 0666);
   EXPECT_EQ(owner_only.mode, 0600u);
   EXPECT_EQ(owner_only.gid, static_cast<gid_t>(-1));
@@ -52,6 +53,7 @@ TEST(SegmentTrustTest, ANewSegmentGetsNoMoreThanTheDatabaseGrants) {
   EXPECT_EQ(grouped.mode, 0660u);
   EXPECT_EQ(grouped.gid, getegid());
   EXPECT_EQ(NewSegmentAccess(Owned(geteuid(), getegid(), 0777), 0777).mode, 0666u);  // never executable
+  EXPECT_EQ(NewSegmentAccess(Owned(geteuid(), getegid(), 0620), 0660).mode, 0600u);  // no group read
 }
 
 TEST(SegmentTrustTest, ASegmentRootMakesBelongsToTheDatabasesOwner) {

@@ -51,7 +51,11 @@ void CacheConfig(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 void CacheClear(sqlite3_context* ctx, int, sqlite3_value**) {
   auto* state = static_cast<ConnectionState*>(sqlite3_user_data(ctx));
   DocumentCache* cache = state->cache().Cache();
-  sqlite3_result_int64(ctx, cache == nullptr ? 0 : static_cast<sqlite3_int64>(cache->Clear()));
+  uint64_t entries = 0;
+  if (cache != nullptr) {
+    if (Status status = cache->Clear(&entries); !status.ok()) return ResultError(ctx, "docstore_cache_clear", status);
+  }
+  sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(entries));
 }
 
 }  // namespace

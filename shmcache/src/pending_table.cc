@@ -12,6 +12,7 @@
 #include <cstring>
 #include <thread>
 
+#include "liveness.h"
 #include "robust_mutex.h"
 
 namespace shmcache::internal {
@@ -36,36 +37,10 @@ void Bump(PendingSlot& slot, int64_t at_ms) {
 
 }  // namespace
 
-// The start time of process `pid` (field 22 of /proc/PID/stat, in clock
-// ticks since boot): with the pid, it names one process for ever. 0 when it
-// cannot be read; with *state (field 3) when given.
-uint64_t ProcessStartTime(pid_t pid, char* state) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  std::FILE* f = std::fopen(path, "re");
-  if (f == nullptr) return 0;
-  char line[1024];
-  const size_t n = std::fread(line, 1, sizeof line - 1, f);
-  std::fclose(f);
-  line[n] = '\0';
-  // The command name, field 2, is in parentheses and may hold spaces.
-  const char* at = std::strrchr(line, ')');
-  if (at == nullptr) return 0;
-  char field3 = '?';
-  unsigned long long start = 0;
-  // Fields 4 to 21 skipped; 22 is the start time.
-  if (std::sscanf(at + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                  &field3, &start) != 2) {
-    return 0;
-  }
-  if (state != nullptr) *state = field3;
-  return start;
-}
-
 // A pending shard's mutex. A dead owner's table needs no reset (see
 // layout.h): only the bookkeeping is checked and recounted.
-RobustLock PendingTable::LockShard(uint32_t shard) {
-  return RobustLock(&shards_[shard].mutex, [this, shard] { Repair(shard); });
+RobustLock PendingTable::LockShard(uint32_t shard, uint32_t wait_ms) {
+  return RobustLock(&shards_[shard].mutex, wait_ms, [this, shard] { Repair(shard); });
 }
 
 PendingTable::PendingTable(uint8_t* region, uint32_t shard_count, uint32_t slots_per_shard)
@@ -101,20 +76,14 @@ void PendingTable::Repair(uint32_t shard) {
 
 bool PendingTable::RecorderAlive(const RecorderSlot& r) const {
   const uint32_t pid = r.owner_pid.load(std::memory_order_acquire);
-  if (pid == 0) return false;
-  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
-  char state = '?';
-  const uint64_t now = ProcessStartTime(static_cast<pid_t>(pid), &state);
-  if (now == 0) return true;  // no /proc to ask: kill() said it exists
   // A zombie (killed, not reaped yet) records nothing more; another process
   // under a reused pid has another start time.
-  const uint64_t start = r.owner_start.load(std::memory_order_acquire);
-  return state != 'Z' && state != 'X' && (start == 0 || now == start);
+  return pid != 0 && !Ended(static_cast<pid_t>(pid), r.owner_start.load(std::memory_order_acquire));
 }
 
 int PendingTable::ClaimRecorder() {
   const auto pid = static_cast<uint32_t>(getpid());
-  const uint64_t start = ProcessStartTime(getpid(), nullptr);
+  const uint64_t start = StartTime(getpid(), nullptr);
   for (uint32_t i = 0; i < kRecorderSlots; ++i) {
     RecorderSlot& r = header_->recorders[i];
     uint32_t owner = r.owner_pid.load(std::memory_order_acquire);
@@ -180,7 +149,7 @@ Status PendingTable::Record(uint64_t key, int64_t at_ms, int recorder) {
   }
   // No recorder slot: under the shard's mutex, which a flush holds while it
   // switches tables.
-  RobustLock lock = LockShard(shard);
+  RobustLock lock = LockShard(shard, kLockWaitMs);
   if (!lock.locked()) return Status::kFull;
   const Status status = AddTo(shard, s.active.load(std::memory_order_relaxed) & 1u, mixed, key, at_ms);
   if (status == Status::kOk) ++s.recorded;
@@ -200,7 +169,7 @@ void PendingTable::ForEach(const std::function<void(const PendingAccess&)>& visi
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
     copied.clear();
     {
-      RobustLock lock = LockShard(shard);
+      RobustLock lock = LockShard(shard, kOptionalLockWaitMs);
       if (!lock.locked()) continue;
       for (uint32_t t = 0; t < 2; ++t) {
         const PendingSlot* slots = Table(shard, t);
@@ -219,7 +188,7 @@ PendingTotals PendingTable::Totals() {
   PendingTotals totals;
   totals.capacity = uint64_t{shard_count_} * slots_per_shard_;
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
-    RobustLock lock = LockShard(shard);
+    RobustLock lock = LockShard(shard, kOptionalLockWaitMs);
     if (!lock.locked()) continue;
     const PendingShard& s = shards_[shard];
     for (uint32_t t = 0; t < 2; ++t) {
@@ -282,7 +251,7 @@ std::vector<PendingBatch> PendingTable::Freeze() {
   std::vector<bool> resumed(shard_count_, false);
   bool waiting = false;  // some frozen table may still have recorders in it
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
-    RobustLock lock = LockShard(shard);
+    RobustLock lock = LockShard(shard, kLockWaitMs);
     if (!lock.locked()) continue;
     PendingShard& s = shards_[shard];
     resumed[shard] = s.frozen_seq != 0;
@@ -305,7 +274,7 @@ std::vector<PendingBatch> PendingTable::Freeze() {
   // table frozen above (layout.h, RecorderSlot).
   const bool quiet = !waiting || RecordersQuiet();
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
-    RobustLock lock = LockShard(shard);
+    RobustLock lock = LockShard(shard, kLockWaitMs);
     if (!lock.locked()) continue;
     PendingShard& s = shards_[shard];
     if (s.frozen_seq == 0) continue;
@@ -329,7 +298,7 @@ void PendingTable::Release(const PendingBatch& batch) {
   if (batch.shard >= shard_count_) return;
   PendingShard& s = shards_[batch.shard];
   // Under the shard lock: docstore_pending reads frozen tables too.
-  RobustLock lock = LockShard(batch.shard);
+  RobustLock lock = LockShard(batch.shard, kLockWaitMs);
   if (!lock.locked() || s.frozen_seq != batch.seq) return;
   const uint32_t t = s.frozen_table & 1u;
   PendingSlot* slots = Table(batch.shard, t);

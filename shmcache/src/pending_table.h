@@ -15,10 +15,6 @@
 
 namespace shmcache::internal {
 
-// The start time of process `pid`, 0 if unknown, and its state letter
-// (R, S, Z, ...) in *state if given (pending_table.cc).
-uint64_t ProcessStartTime(pid_t pid, char* state);
-
 class PendingTable {
  public:
   PendingTable() = default;
@@ -50,7 +46,7 @@ class PendingTable {
   uint64_t instance() const { return header_->instance; }
 
  private:
-  RobustLock LockShard(uint32_t shard);
+  RobustLock LockShard(uint32_t shard, uint32_t wait_ms);
   Status AddTo(uint32_t shard, uint32_t table, uint64_t mixed, uint64_t key, int64_t at_ms);
   bool RecorderAlive(const RecorderSlot& r) const;
   // True once every recorder slot was seen with no record in progress (or

@@ -8,7 +8,6 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -17,6 +16,8 @@
 #include <chrono>
 #include <cstdint>
 #include <thread>
+
+#include "liveness.h"
 
 namespace shmcache::internal {
 
@@ -30,11 +31,15 @@ inline void InitRobustMutex(pthread_mutex_t* mutex) {
 }
 
 // How long a locker waits for a holder that is alive and does not let go
-// (stopped, or waiting on something the locker holds) before it gives up.
+// (stopped, or waiting on something the locker holds) before it gives up:
+// for what must be done (an invalidation, a reset, a flush's bookkeeping)...
 inline constexpr uint32_t kLockWaitMs = 1000;
-// How long a lock must have been waited on before its owner's liveness is
-// checked: longer than any critical section, so that an owner merely
-// descheduled is never mistaken for a dead one.
+// ...and for what may be skipped (a read that missed its lock-free try, a
+// fill, a use count, statistics): a miss costs a read from the source.
+inline constexpr uint32_t kOptionalLockWaitMs = 20;
+// How long a lock is waited on before its owner's liveness is checked (a
+// system call or two; the check itself tells a descheduled owner from a
+// dead one), unless the wait is shorter: then at its end.
 inline constexpr uint32_t kOwnerCheckAfterMs = 100;
 
 // glibc keeps a robust mutex's owner in its lock word: the owner's thread
@@ -46,14 +51,15 @@ inline constexpr uint32_t kOwnerCheckAfterMs = 100;
 // locker would wait for ever. This does what the kernel would have done,
 // if the owner named in the word no longer exists: the next locker then
 // gets EOWNERDEAD and repairs what the mutex guards. The thread id is
-// looked up in this process's PID namespace: processes sharing a segment
-// must share one (docs: "Threat model").
+// looked up in this process's PID namespace (liveness.h).
+#ifndef __GLIBC__
+#error "robust_mutex.h reads glibc's robust mutex lock word"
+#endif
 inline bool TakeOverFromDeadOwner(pthread_mutex_t* mutex) {
   int* word = &mutex->__data.__lock;
   int seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
   const pid_t owner = seen & FUTEX_TID_MASK;
-  if (owner == 0 || (seen & FUTEX_OWNER_DIED) != 0) return false;
-  if (::kill(owner, 0) == 0 || errno != ESRCH) return false;  // alive (EPERM: alive, another user's)
+  if (owner == 0 || (seen & FUTEX_OWNER_DIED) != 0 || !Ended(owner)) return false;
   const int died = (seen & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
   if (!__atomic_compare_exchange_n(word, &seen, died, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return false;
   if ((seen & FUTEX_WAITERS) != 0) syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
@@ -75,8 +81,9 @@ inline LockResult LockWithin(pthread_mutex_t* mutex, uint32_t wait_ms) {
     auto pause = std::chrono::microseconds(1);
     for (uint32_t round = 0; (rc = pthread_mutex_trylock(mutex)) == EBUSY; ++round) {
       const auto waited = std::chrono::steady_clock::now() - start;
-      if (waited >= std::chrono::milliseconds(kOwnerCheckAfterMs) && TakeOverFromDeadOwner(mutex)) continue;
-      if (waited >= std::chrono::milliseconds(wait_ms)) break;
+      const bool last = waited >= std::chrono::milliseconds(wait_ms);
+      if ((last || waited >= std::chrono::milliseconds(kOwnerCheckAfterMs)) && TakeOverFromDeadOwner(mutex)) continue;
+      if (last) break;
       if (round < 16) {
         std::this_thread::yield();
       } else {
@@ -89,7 +96,7 @@ inline LockResult LockWithin(pthread_mutex_t* mutex, uint32_t wait_ms) {
   return rc == 0 ? LockResult::kLocked : LockResult::kTimedOut;
 }
 
-// Holds a robust mutex, waiting at most kLockWaitMs. When its last owner
+// Holds a robust mutex, waiting at most `wait_ms`. When its last owner
 // died holding it, the state it guards may be half-updated: `repair()` runs
 // first, under the lock, before the mutex is marked consistent. locked() is
 // false when the mutex could not be taken (a live holder did not let go, or
@@ -97,8 +104,8 @@ inline LockResult LockWithin(pthread_mutex_t* mutex, uint32_t wait_ms) {
 class RobustLock {
  public:
   template <typename Repair>
-  RobustLock(pthread_mutex_t* mutex, Repair&& repair) : mutex_(mutex) {
-    const LockResult result = LockWithin(mutex_, kLockWaitMs);
+  RobustLock(pthread_mutex_t* mutex, uint32_t wait_ms, Repair&& repair) : mutex_(mutex) {
+    const LockResult result = LockWithin(mutex_, wait_ms);
     if (result == LockResult::kOwnerDied) {
       repair();
       pthread_mutex_consistent(mutex_);

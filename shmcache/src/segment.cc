@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <random>
 #include <cstring>
@@ -125,9 +127,10 @@ struct Segment::Impl {
   dev_t dev = 0;
   ino_t ino = 0;
   FileOwner owner{};
-  bool RememberIdentity(int fd) {
+  bool RememberIdentity(int fd, struct stat* out = nullptr) {
     struct stat st;
     if (fstat(fd, &st) != 0) return false;
+    if (out != nullptr) *out = st;
     dev = st.st_dev;
     ino = st.st_ino;
     owner = FileOwner{st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)};
@@ -225,8 +228,8 @@ struct Segment::Impl {
   // shard may be half-updated: it is reset before anyone reads it. Lock-free
   // readers must see the reset happen: odd while it runs, a new even value
   // after.
-  static RobustLock LockShard(const Shard& shard) {
-    return RobustLock(&shard.h->mutex, [&shard] {
+  static RobustLock LockShard(const Shard& shard, uint32_t wait_ms) {
+    return RobustLock(&shard.h->mutex, wait_ms, [&shard] {
       const uint32_t odd = shard.h->seq.load(std::memory_order_relaxed) | 1u;
       shard.h->seq.store(odd, std::memory_order_relaxed);
       SeqlockFence(std::memory_order_release);
@@ -236,14 +239,15 @@ struct Segment::Impl {
     });
   }
 
-  // Runs `body` under the shard lock; a corrupt shard is reset, counted, and
-  // `on_corrupt` returned instead; `on_unlocked` when the lock could not be
-  // taken (a live holder did not let go: nothing was done).
+  // Runs `body` under the shard lock, waiting up to `wait_ms` for it; a
+  // corrupt shard is reset, counted, and `on_corrupt` returned instead;
+  // `on_unlocked` when the lock could not be taken (a live holder did not
+  // let go: nothing was done).
   // Lock-free readers see the sequence number odd meanwhile; a holder that
   // died left it odd, and the next one carries on from there.
   template <typename Body, typename Result>
-  Result WithShard(const Shard& shard, Result on_unlocked, Result on_corrupt, Body&& body) {
-    RobustLock lock = LockShard(shard);
+  Result LockedShard(const Shard& shard, uint32_t wait_ms, Result on_unlocked, Result on_corrupt, Body&& body) {
+    RobustLock lock = LockShard(shard, wait_ms);
     if (!lock.locked()) return on_unlocked;
     const uint32_t odd = shard.h->seq.load(std::memory_order_relaxed) | 1u;
     shard.h->seq.store(odd, std::memory_order_relaxed);
@@ -261,9 +265,22 @@ struct Segment::Impl {
       return on_corrupt;
     }
   }
+  // What may be skipped (a read, a fill, statistics): a short wait, and
+  // `on_failure` when the lock was not had or the shard was corrupt.
   template <typename Body, typename Result>
   Result WithShard(const Shard& shard, Result on_failure, Body&& body) {
-    return WithShard(shard, on_failure, on_failure, std::forward<Body>(body));
+    return LockedShard(shard, kOptionalLockWaitMs, on_failure, on_failure, std::forward<Body>(body));
+  }
+  // What must be done (raising fences, invalidating, clearing): the long
+  // wait. False only when the lock could not be had; a corrupt shard is
+  // reset, which leaves nothing to invalidate and keeps its fence, so that
+  // counts as done.
+  template <typename Body>
+  bool MustWithShard(const Shard& shard, Body&& body) {
+    return LockedShard(shard, kLockWaitMs, false, true, [&] {
+      body();
+      return true;
+    });
   }
 
   // Runs `body(shard, bucket, index)` on `key`'s entry under its shard lock;
@@ -738,6 +755,21 @@ void RemoveDeadCreatorsFiles(const std::string& name) {
   closedir(dir);
 }
 
+// Whether to use the segment file `st` under `name`: one name only (a hard
+// link would bring another database's segment here), a regular file, and
+// an owner and mode `check` accepts. kUntrusted says why not.
+Error Judge(const std::string& name, const struct stat& st, const OwnerCheck& check) {
+  std::string why;
+  if (!S_ISREG(st.st_mode)) {
+    why = "not a regular file";
+  } else if (st.st_nlink != 1) {
+    why = "it has " + std::to_string(st.st_nlink) + " names (a hard link to another segment?)";
+  } else if (check) {
+    why = check(FileOwner{st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)}).message;
+  }
+  return why.empty() ? Error{} : MakeError(Status::kUntrusted, name + ": " + why);
+}
+
 }  // namespace
 
 Segment::~Segment() = default;
@@ -749,21 +781,23 @@ std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, co
                                                      Error* error) {
   auto impl = std::make_unique<Impl>();
   impl->name = name;
+  // Judged by its name first (lstat needs no permission on the file), so that
+  // one this user may not even open is still told apart as untrusted, then
+  // as opened, which decides; both before a byte of it is read.
+  struct stat named;
+  if (lstat(ShmPath(name).c_str(), &named) == 0) {
+    if (*error = Judge(name, named, check); !error->ok()) return nullptr;
+  }
   bip::offset_t size = 0;
   try {
     bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
     if (!shm.get_size(size)) size = 0;
-    if (!impl->RememberIdentity(shm.get_mapping_handle().handle)) {
+    struct stat opened;
+    if (!impl->RememberIdentity(shm.get_mapping_handle().handle, &opened)) {
       *error = MakeError(Status::kSystemError, "cannot stat shared memory segment " + name + ": " + std::strerror(errno));
       return nullptr;
     }
-    // Judged before a byte of it is read.
-    if (check) {
-      if (Error refused = check(impl->owner); !refused.ok()) {
-        *error = MakeError(Status::kUntrusted, name + ": " + refused.message);
-        return nullptr;
-      }
-    }
+    if (*error = Judge(name, opened, check); !error->ok()) return nullptr;
     if (static_cast<uint64_t>(size) >= sizeof(Header)) {
       impl->region = bip::mapped_region(shm, bip::read_write, 0, static_cast<size_t>(size));
     }
@@ -827,10 +861,11 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
     return nullptr;
   }
   // Attach if it exists, else make one. A new segment is made whole under a
-  // private name and only then linked under `name` (link(2) fails if another
-  // creator got there first: then that one is attached), so a creator killed
-  // at any moment leaves nothing under `name` that others would wait on, only
-  // its private file, which the next creator removes.
+  // private name and only then renamed to `name` (RENAME_NOREPLACE fails if
+  // another creator got there first: then that one is attached), so a
+  // creator killed at any moment leaves nothing under `name` that others
+  // would wait on, only its private file, which the next creator removes; and
+  // the segment never has two names.
   for (int attempt = 0; attempt < 100; ++attempt) {
     auto existing = Impl::AttachFormat(name, options.value_format, check, error);
     if (existing != nullptr) return std::unique_ptr<Segment>(new Segment(std::move(existing)));
@@ -841,27 +876,39 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
                                      std::to_string(RandomInstance() & 0xffffffff);
     std::unique_ptr<Impl> impl;
     try {
-      bip::permissions permissions(options.mode);
-      bip::shared_memory_object shm(bip::create_only, private_name.c_str(), bip::read_write, permissions);
+      // Owner-only until it has the owner and group asked for, then exactly
+      // the mode asked for (shm_open's is less the umask): no one else can
+      // open it meanwhile and keep the descriptor.
+      bip::shared_memory_object shm(bip::create_only, private_name.c_str(), bip::read_write,
+                                    bip::permissions(S_IRUSR | S_IWUSR));
       impl = std::make_unique<Impl>();
       impl->name = name;
-      // Exactly the mode asked for (shm_open's is less the umask), and the
-      // owner and group asked for, before anyone can open it under `name`.
       const int fd = shm.get_mapping_handle().handle;
-      if (fchmod(fd, options.mode) != 0 ||
-          ((options.owner != static_cast<uid_t>(-1) || options.group != static_cast<gid_t>(-1)) &&
-           fchown(fd, options.owner, options.group) != 0)) {
+      if (((options.owner != static_cast<uid_t>(-1) || options.group != static_cast<gid_t>(-1)) &&
+           fchown(fd, options.owner, options.group) != 0) ||
+          fchmod(fd, options.mode) != 0) {
         const int failed = errno;
         Remove(private_name);
         *error = MakeError(failed == EPERM ? Status::kPermission : Status::kSystemError,
-                           "cannot give segment " + name + " its mode and group: " + std::strerror(failed));
+                           "cannot give segment " + name + " its owner, group and mode: " + std::strerror(failed));
         return nullptr;
       }
       impl->RememberIdentity(fd);
-      shm.truncate(static_cast<bip::offset_t>(options.capacity_bytes));
       // Reserve the pages now: on a full /dev/shm a sparse segment would
-      // die of SIGBUS at first touch instead of failing here.
-      const int rc = posix_fallocate(shm.get_mapping_handle().handle, 0, static_cast<off_t>(options.capacity_bytes));
+      // die of SIGBUS at first touch instead of failing here. Not when they
+      // are not there: a reservation that fails part-way fills /dev/shm for
+      // a moment, under others' sparse files too.
+      struct statvfs room;
+      if (fstatvfs(fd, &room) == 0 && uint64_t{room.f_bavail} * room.f_frsize < options.capacity_bytes) {
+        Remove(private_name);
+        *error = MakeError(Status::kSystemError,
+                           "cannot reserve " + std::to_string(options.capacity_bytes) + " bytes for segment " + name +
+                               ": " + std::to_string(uint64_t{room.f_bavail} * room.f_frsize) + " free in " +
+                               kShmDirectory);
+        return nullptr;
+      }
+      shm.truncate(static_cast<bip::offset_t>(options.capacity_bytes));
+      const int rc = posix_fallocate(fd, 0, static_cast<off_t>(options.capacity_bytes));
       if (rc != 0) {
         Remove(private_name);
         *error = MakeError(Status::kSystemError, "cannot reserve " + std::to_string(options.capacity_bytes) +
@@ -884,13 +931,14 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
     for (uint32_t i = 0; i < options.shard_count; ++i) Impl::ResetShard(impl->ShardAt(i));
     impl->MapPendingTable();
     impl->header->state.store(kReady, std::memory_order_release);
-    const int linked = link(ShmPath(private_name).c_str(), ShmPath(name).c_str());
-    const int link_errno = errno;
+    if (renameat2(AT_FDCWD, ShmPath(private_name).c_str(), AT_FDCWD, ShmPath(name).c_str(), RENAME_NOREPLACE) == 0) {
+      return std::unique_ptr<Segment>(new Segment(std::move(impl)));
+    }
+    const int rename_errno = errno;
     Remove(private_name);
-    if (linked == 0) return std::unique_ptr<Segment>(new Segment(std::move(impl)));
-    if (link_errno != EEXIST) {
-      *error = MakeError(link_errno == EACCES ? Status::kPermission : Status::kSystemError,
-                         "cannot create shared memory segment " + name + ": link: " + std::strerror(link_errno));
+    if (rename_errno != EEXIST) {
+      *error = MakeError(rename_errno == EACCES ? Status::kPermission : Status::kSystemError,
+                         "cannot create shared memory segment " + name + ": rename: " + std::strerror(rename_errno));
       return nullptr;
     }
   }
@@ -904,12 +952,8 @@ Error Segment::ValidateOptions(const Options& options) {
 }
 
 bool Segment::StillNamed() const {
-  const int fd = shm_open(impl_->name.c_str(), O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) return errno == EACCES;  // there, but not ours to look at: assume it is this one
   struct stat st;
-  const bool same = fstat(fd, &st) == 0 && st.st_dev == impl_->dev && st.st_ino == impl_->ino;
-  close(fd);
-  return same;
+  return lstat(ShmPath(impl_->name).c_str(), &st) == 0 && st.st_dev == impl_->dev && st.st_ino == impl_->ino;
 }
 
 bool Segment::Remove(const std::string& name) { return bip::shared_memory_object::remove(name.c_str()); }
@@ -944,7 +988,7 @@ Status Segment::PutIfFresh(uint64_t key, std::string_view value, uint64_t versio
   uint32_t bucket;
   const Impl::Shard s = impl.ShardFor(key, &bucket);
   if (value.size() > impl.limits.max_entry_bytes) {
-    RobustLock lock = impl_->LockShard(s);
+    RobustLock lock = impl_->LockShard(s, kOptionalLockWaitMs);
     if (lock.locked()) ++s.h->refused_too_large;
     return Status::kTooLarge;
   }
@@ -971,9 +1015,8 @@ bool Segment::RaiseFences(uint64_t fence) {
   bool all = true;
   for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
     const Impl::Shard s = impl_->ShardAt(i);
-    all &= impl_->WithShard(s, false, true, [&] {
+    all &= impl_->MustWithShard(s, [&] {
       if (fence > s.h->fence) s.h->fence = fence;
-      return true;
     });
   }
   return all;
@@ -983,10 +1026,7 @@ bool Segment::ResetFences(uint64_t fence) {
   bool all = true;
   for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
     const Impl::Shard s = impl_->ShardAt(i);
-    all &= impl_->WithShard(s, false, true, [&] {
-      s.h->fence = fence;
-      return true;
-    });
+    all &= impl_->MustWithShard(s, [&] { s.h->fence = fence; });
   }
   return all;
 }
@@ -995,8 +1035,7 @@ bool Segment::Invalidate(uint64_t key, uint64_t fence) {
   Impl& impl = *impl_;
   uint32_t bucket;
   const Impl::Shard s = impl.ShardFor(key, &bucket);
-  // A corrupt shard is reset after the fence rose: done all the same.
-  return impl.WithShard(s, false, true, [&] {
+  return impl.MustWithShard(s, [&] {
     if (fence > s.h->fence) s.h->fence = fence;
     ++s.h->invalidations;
     const uint32_t index = Impl::Find(s, bucket, key);
@@ -1004,7 +1043,6 @@ bool Segment::Invalidate(uint64_t key, uint64_t fence) {
       impl.RemoveEntry(s, bucket, index);
       ++s.h->erases;
     }
-    return true;
   });
 }
 
@@ -1021,10 +1059,9 @@ bool Segment::Clear() {
   bool all = true;
   for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
     const Impl::Shard s = impl_->ShardAt(i);
-    all &= impl_->WithShard(s, false, true, [&] {
+    all &= impl_->MustWithShard(s, [&] {
       s.h->erases += s.h->entries;
       Impl::ResetShard(s);
-      return true;
     });
   }
   return all;
@@ -1063,7 +1100,7 @@ Stats Segment::GetStats() {
   Stats total;
   for (uint32_t i = 0; i < impl_->limits.shard_count; ++i) {
     const Impl::Shard s = impl_->ShardAt(i);
-    RobustLock lock = impl_->LockShard(s);
+    RobustLock lock = impl_->LockShard(s, kOptionalLockWaitMs);
     if (!lock.locked()) continue;
     const ShardHeader& h = *s.h;
     total.inserts += h.inserts;

@@ -419,24 +419,29 @@ TEST_F(MultiProcessTest, WaiterBlockedOnADeadOwnerIsReleased) {
   const pid_t pid = StopChildInsidePut(name_, kKey);
   ASSERT_GT(pid, 0);
 
-  // A thread of ours queues on the lock the stopped child holds.
+  // A thread of ours waits (an invalidation must be made: the long wait) on
+  // the lock the stopped child holds; a fill meanwhile gives up at once.
   std::atomic<bool> done{false};
-  Status put = Status::kSystemError;
-  std::string value;
-  MakeValue(kKey, 5, 300, 5, &value);
+  bool invalidated = false;
   std::thread waiter([&] {
-    put = segment_->Put(kKey, value, 5);
+    invalidated = segment_->Invalidate(kKey, 9);
     done.store(true);
   });
+  std::string value;
+  MakeValue(kKey, 5, 300, 5, &value);
+  segment_->Put(kKey, value, 5);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_FALSE(done.load()) << "Put went through a lock held by a stopped process";
+  EXPECT_FALSE(done.load()) << "Invalidate went through a lock held by a stopped process";
+  std::string got;
+  EXPECT_EQ(segment_->Get(kKey, &got), Status::kNotFound) << "a fill got past the lock";
   KillAndReap(pid);
   {
     Watchdog watchdog(10, "a waiter queued on the dead owner's lock");
     waiter.join();
   }
-  EXPECT_EQ(put, Status::kOk);
-  std::string got;
+  EXPECT_TRUE(invalidated);
+  EXPECT_EQ(segment_->PutIfFresh(kKey, value, 5, 8), Status::kFenced);
+  ASSERT_EQ(segment_->PutIfFresh(kKey, value, 5, 9), Status::kOk);
   EXPECT_EQ(segment_->Get(kKey, &got), Status::kOk);
   EXPECT_EQ(got, value);
   EXPECT_EQ(segment_->GetStats().lock_recoveries, 1u);

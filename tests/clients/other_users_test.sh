@@ -124,7 +124,8 @@ rm -f "/dev/shm$segment"
 # --- The probe user cannot touch root's own segment ----------------------
 DOCSTORE_CACHE_MODE=0666 sql "$db" "SELECT doc_get(1);" >/dev/null
 mode="$(stat -c %a "/dev/shm$segment")"
-[ "$mode" = 644 ] || fail "root's segment has mode $mode, more than the database's 644"
+# Read bits alone would only leak: a segment is opened to read and write.
+[ "$mode" = 600 ] || fail "root's segment has mode $mode; only those who may write the 0644 database may open it"
 if as "$probe" truncate -s 4096 "/dev/shm$segment" 2>/dev/null; then fail "5: the probe user truncated root's segment"; fi
 echo "root's segment: mode $mode (DOCSTORE_CACHE_MODE=0666 on a 0644 database); the probe user cannot truncate it"
 rm -f "/dev/shm$segment"
@@ -156,5 +157,24 @@ rm -f "/dev/shm$team_segment"
 sql "$shared/team.db" "SELECT doc_get(7);" >/dev/null
 [ "$(stat -c '%a %U' "/dev/shm$team_segment")" = "600 $probe" ] ||
   fail "root's segment for $probe's database: $(stat -c '%a %U %G' "/dev/shm$team_segment")"
+# --- 2, for a victim who is not root: a squat it cannot even open -------------
+peer_db="$shared/peer.db"
+as "$peer" sqlite3 -batch "$peer_db" ".load $work/docstore" "SELECT docstore_init();" \
+  "INSERT INTO documents(id, title) VALUES (3, 'peer document');" >/dev/null
+chmod 0644 "$peer_db"
+peer_segment="$(as "$peer" sqlite3 -batch "$peer_db" ".load $work/docstore" \
+  "SELECT value FROM docstore_stats WHERE name = 'segment';")"
+rm -f "/dev/shm$peer_segment"
+as "$probe" /usr/bin/python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_CREAT | os.O_EXCL, 0o600))' \
+  "/dev/shm$peer_segment"
+got="$(as "$peer" sqlite3 -batch "$peer_db" ".load $work/docstore" "UPDATE documents SET title = 'peer updated' WHERE id = 3;" \
+  "SELECT json_extract(doc_get(3), '\$.title');" "SELECT value FROM docstore_stats WHERE name = 'cache_status';")" ||
+  fail "2: the peer's statements failed: $got"
+[ "$(head -1 <<<"$got")" = "peer updated" ] || fail "2: the peer read '$got'"
+grep -q "ignored: the segment belongs to uid [0-9]* ($probe)" <<<"$got" || fail "2: the peer's cache_status: $got"
+out="$(as "$peer" "$sidecar" --once "$peer_db" 2>&1)" || fail "2: the peer's sidecar exited non-zero: $out"
+echo "2. a non-root owner reads and writes past a name squatted 0600; its sidecar: $out"
+rm -f "/dev/shm$peer_segment"
+
 echo "group peers share one segment (660 $probe:$group): two hits for $peer"
 echo "PASS"

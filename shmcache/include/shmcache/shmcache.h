@@ -243,7 +243,11 @@ struct FileOwner {
 };
 // Whether to use a segment owned so: an error (its message says why not)
 // refuses it with kUntrusted before any of it is read. Whom to trust is the
-// caller's policy; shmcache knows only who can write the segment.
+// caller's policy; shmcache knows only who can write the segment. shmcache
+// itself refuses (kUntrusted) what is not a regular file or has more than
+// one name (a hard link). A segment this process may not open is judged
+// by its name, so it too is kUntrusted rather than kPermission when the
+// check refuses it.
 using OwnerCheck = std::function<Error(const FileOwner&)>;
 
 namespace internal {
@@ -275,7 +279,7 @@ class Segment {
   // Its owner and mode when this process attached.
   const FileOwner& owner() const;
   // Whether the name still leads to this segment (it was not removed, or
-  // removed and made again): a few system calls.
+  // removed and made again): one lstat.
   bool StillNamed() const;
 
   // Copies the value into *value. kOk or kNotFound.
