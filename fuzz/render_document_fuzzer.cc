@@ -1,6 +1,7 @@
 // doc_get's rendering (core/document_entry): a document row of any values
 // and types - metadata above all, which is embedded as the JSON it holds -
-// becomes JSON that always parses, with metadata verbatim when it is valid
+// becomes JSON that always parses, with metadata as it is (bytes that are
+// not UTF-8 inside its strings replaced by U+FFFD) when it is valid
 // JSON that fits inside the document; a cacheable row's entry, plain or
 // sealed, decodes to that same JSON, and a sealed entry with any byte
 // changed is refused.
@@ -103,9 +104,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(docstore::IsValidJson(json));
   FUZZ_CHECK(json.rfind("{\"id\":", 0) == 0);
   FUZZ_CHECK(json.compare(row.head_bytes, 16, ",\"access_count\":") == 0);
-  // Embedded when it fits one level inside the document's object.
+  // Embedded when it fits one level inside the document's object, bytes
+  // that are not UTF-8 (inside its strings) replaced.
   if (docstore::IsValidJson(metadata, docstore::kMaxJsonDepth - 1)) {
-    FUZZ_CHECK(json.find(",\"metadata\":" + metadata + ",") != std::string::npos);
+    std::string embedded;
+    docstore::AppendValidUtf8(&embedded, metadata);
+    FUZZ_CHECK(json.find(",\"metadata\":" + embedded + ",") != std::string::npos);
   }
   if (!row.cacheable) return 0;
   FUZZ_CHECK(RoundTrip(docstore::EntryCodec(), json, row, 0) == json);
