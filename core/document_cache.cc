@@ -61,19 +61,20 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
   // since: then the current one.
   if ((*out = Registry()[name].lock()) != nullptr && (*out)->StillCurrent()) return Status::Ok();
   out->reset();
-  // segment_trust.h: who may be trusted, and what a new segment is given.
-  const shmcache::FileOwner database{st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)};
+  // segment_trust.h: who may use a segment, which to trust, and what a new
+  // one is given.
+  const shmcache::FileOwner database = shmcache::OwnerOf(st);
+  if (!MayWriteAsThisProcess(database)) {
+    // Whoever may open a segment may change what others read from it: only
+    // those who may write the database share one.
+    return Status::Unavailable("this user may not write the database, so it shares no segment; reading from the "
+                               "database");
+  }
   const uid_t self = geteuid();
   const shmcache::OwnerCheck trusted = [&database, self](const shmcache::FileOwner& segment) {
     const Status status = CheckSegmentTrust(database, segment, self);
     return status.ok() ? shmcache::Error{} : shmcache::Error{shmcache::Status::kUntrusted, status.message()};
   };
-  if (!MayWriteAsThisProcess(database)) {
-    // Whoever may open a segment may change what others read from it: only
-    // those who may write the database share one (segment_trust.h).
-    return Status::Unavailable("this user may not write the database, so it shares no segment; reading from the "
-                               "database");
-  }
   shmcache::Error error;
   std::unique_ptr<shmcache::Segment> segment;
   if (mode == AttachMode::kOpenOrCreate) {

@@ -52,11 +52,22 @@ bool ProcessIsMember(gid_t gid) {
   return got > 0 && std::find(groups.begin(), groups.begin() + got, gid) != groups.begin() + got;
 }
 
+// Whether `uid` may write `database` by its mode bits, `in_group()` saying
+// whether it belongs to the database's group (asked only when it matters).
+template <typename InGroup>
+bool WritableBy(const shmcache::FileOwner& database, uid_t uid, InGroup&& in_group) {
+  return uid == 0 || uid == database.uid || (database.mode & S_IWOTH) != 0 ||
+         ((database.mode & S_IWGRP) != 0 && in_group());
+}
+
 }  // namespace
 
 bool MayWrite(const shmcache::FileOwner& database, uid_t uid) {
-  return uid == 0 || uid == database.uid || (database.mode & S_IWOTH) != 0 ||
-         ((database.mode & S_IWGRP) != 0 && IsMember(uid, database.gid));
+  return WritableBy(database, uid, [&] { return IsMember(uid, database.gid); });
+}
+
+bool MayWriteAsThisProcess(const shmcache::FileOwner& database) {
+  return WritableBy(database, geteuid(), [&] { return ProcessIsMember(database.gid); });
 }
 
 Status CheckSegmentTrust(const shmcache::FileOwner& database, const shmcache::FileOwner& segment, uid_t self) {
@@ -75,12 +86,6 @@ Status CheckSegmentTrust(const shmcache::FileOwner& database, const shmcache::Fi
                          ", whose members may not all write the database");
   }
   return Status::Ok();
-}
-
-bool MayWriteAsThisProcess(const shmcache::FileOwner& database) {
-  const uid_t self = geteuid();
-  return self == 0 || self == database.uid || (database.mode & S_IWOTH) != 0 ||
-         ((database.mode & S_IWGRP) != 0 && ProcessIsMember(database.gid));
 }
 
 shmcache::FileOwner NewSegmentAccess(const shmcache::FileOwner& database, mode_t mode) {

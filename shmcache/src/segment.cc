@@ -8,7 +8,6 @@
 #include <sys/statvfs.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <boost/interprocess/exceptions.hpp>
@@ -22,6 +21,7 @@
 #include <cstring>
 
 #include "layout.h"
+#include "liveness.h"
 #include "pending_table.h"
 #include "robust_mutex.h"
 #include "shmcache/shmcache.h"
@@ -43,7 +43,6 @@ constexpr uint64_t kMaxSegmentBytes = 1ull << 40;
 constexpr uint64_t kMaxEntryLimit = 1ull << 30;  // value_bytes is stored in 32 bits
 // Lock-free reads that meet a writer retry this often before taking the lock.
 constexpr int kUnlockedReadAttempts = 4;
-// How long an opener waits for a concurrent creator to finish initialising.
 
 uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
@@ -122,18 +121,16 @@ struct Segment::Impl {
   // This process's slot of reader counters. A process forked after attaching
   // (a pre-forking server) must not share its parent's: the slot is chosen
   // again from the pid after every fork.
-  // The segment file's identity (a name removed and made again names
-  // another) and its owner and mode, as they were when it was attached.
+  // The segment file's identity: a name removed and made again names
+  // another.
   dev_t dev = 0;
   ino_t ino = 0;
-  FileOwner owner{};
   bool RememberIdentity(int fd, struct stat* out = nullptr) {
     struct stat st;
     if (fstat(fd, &st) != 0) return false;
     if (out != nullptr) *out = st;
     dev = st.st_dev;
     ino = st.st_ino;
-    owner = FileOwner{st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)};
     return true;
   }
   mutable size_t reader_slot = 0;
@@ -750,7 +747,7 @@ void RemoveDeadCreatorsFiles(const std::string& name) {
     const std::string file = entry->d_name;
     if (file.compare(0, prefix.size(), prefix) != 0) continue;
     const long pid = std::strtol(file.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) unlink(ShmPath("/" + file).c_str());
+    if (pid > 0 && Ended(static_cast<pid_t>(pid))) unlink(ShmPath("/" + file).c_str());
   }
   closedir(dir);
 }
@@ -765,7 +762,7 @@ Error Judge(const std::string& name, const struct stat& st, const OwnerCheck& ch
   } else if (st.st_nlink != 1) {
     why = "it has " + std::to_string(st.st_nlink) + " names (a hard link to another segment?)";
   } else if (check) {
-    why = check(FileOwner{st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)}).message;
+    why = check(OwnerOf(st)).message;
   }
   return why.empty() ? Error{} : MakeError(Status::kUntrusted, name + ": " + why);
 }
@@ -775,7 +772,7 @@ Error Judge(const std::string& name, const struct stat& st, const OwnerCheck& ch
 Segment::~Segment() = default;
 
 // Maps an existing segment and validates it. There is nothing to wait for:
-// OpenOrCreate links a segment under its name only once it is whole, so one
+// OpenOrCreate renames a segment to its name only once it is whole, so one
 // that is too small or not ready is damaged (or an older build's).
 std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, const OwnerCheck& check,
                                                      Error* error) {
@@ -960,7 +957,6 @@ bool Segment::Remove(const std::string& name) { return bip::shared_memory_object
 
 const std::string& Segment::name() const { return impl_->name; }
 const Limits& Segment::limits() const { return impl_->limits; }
-const FileOwner& Segment::owner() const { return impl_->owner; }
 
 // --- operations ------------------------------------------------------------
 
@@ -1190,16 +1186,14 @@ std::unique_ptr<SourceSync> Segment::BeginSourceSync(uint32_t wait_ms) {
   Header& h = *impl_->header;
   const LockResult locked = LockWithin(&h.source_mutex, wait_ms);
   if (locked == LockResult::kTimedOut) return nullptr;
+  std::unique_ptr<SourceSync> sync(new SourceSync(impl_.get()));
   if (locked == LockResult::kOwnerDied) {
     // Its holder may have died mid-publish: publish no position at all, so
     // that the next reader brings the cache up to date from scratch.
-    h.source_seq.store(h.source_seq.load(std::memory_order_relaxed) | 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    for (auto& word : h.source_words) word.store(0, std::memory_order_relaxed);
-    h.source_seq.store(h.source_seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    sync->Publish(SourcePosition{});
     pthread_mutex_consistent(&h.source_mutex);
   }
-  return std::unique_ptr<SourceSync>(new SourceSync(impl_.get()));
+  return sync;
 }
 
 SourceSync::SourceSync(Segment::Impl* impl) : impl_(impl) {}

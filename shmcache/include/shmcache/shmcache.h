@@ -91,6 +91,7 @@
 #ifndef SHMCACHE_SHMCACHE_H_
 #define SHMCACHE_SHMCACHE_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <array>
@@ -235,12 +236,15 @@ struct SourcePosition {
   bool operator==(const SourcePosition&) const = default;
 };
 
-// A segment file's owner and permissions, as an attacher found them.
+// A file's owner and permissions (a segment's, as an attacher found it).
 struct FileOwner {
   uid_t uid;
   gid_t gid;
   mode_t mode;  // permission bits
 };
+inline FileOwner OwnerOf(const struct stat& st) {
+  return FileOwner{st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)};
+}
 // Whether to use a segment owned so: an error (its message says why not)
 // refuses it with kUntrusted before any of it is read. Whom to trust is the
 // caller's policy; shmcache knows only who can write the segment. shmcache
@@ -276,8 +280,6 @@ class Segment {
 
   const std::string& name() const;
   const Limits& limits() const;
-  // Its owner and mode when this process attached.
-  const FileOwner& owner() const;
   // Whether the name still leads to this segment (it was not removed, or
   // removed and made again): one lstat.
   bool StillNamed() const;
