@@ -27,8 +27,11 @@ set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "sqlite3")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "sqlcipher")
 set(CPACK_STRIP_FILES ON)
 # The extensions are shared objects in the library directory: ldconfig runs
-# by trigger when the package comes or goes.
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/debian/triggers)
+# by trigger when the package comes or goes. postinst makes the sidecar's
+# service user and key directory.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/debian/triggers
+    ${PROJECT_SOURCE_DIR}/packaging/debian/postinst)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_ALL runtime)
 set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)

@@ -1,7 +1,8 @@
 // Deferred access counting.
 //
 //   SELECT doc_touch(42);     -- counts one access to document 42; 1, or 0
-//                             -- where nothing is tracked (in-memory database)
+//                             -- where nothing is tracked (in-memory database,
+//                             -- no cache); an error without docstore's schema
 //   SELECT doc_flush();       -- writes pending accesses now; how many it wrote
 //   SELECT id, count, last_accessed FROM docstore_pending;
 //
@@ -28,6 +29,11 @@ void DocTouch(sqlite3_context* ctx, int, sqlite3_value** argv) {
   if (Status status = ReadDocumentId(argv[0], &id); !status.ok()) return ResultError(ctx, "doc_touch", status);
   if (!id || *id <= 0) return;  // NULL; no document can have such an id: NULL, as doc_get gives
   DocumentCache* cache = state->cache().Cache();
+  if (cache == nullptr) {
+    // Nothing is tracked here; say so as doc_get would when that is because
+    // the database is not docstore's (or not readable).
+    if (Status status = state->CheckSchema(); !status.ok()) return ResultError(ctx, "doc_touch", status);
+  }
   if (Status status = state->cache().RecordAccess(cache, *id); !status.ok()) {
     return ResultError(ctx, "doc_touch", status);
   }
@@ -36,6 +42,7 @@ void DocTouch(sqlite3_context* ctx, int, sqlite3_value** argv) {
 
 void DocFlush(sqlite3_context* ctx, int, sqlite3_value**) {
   auto* state = static_cast<ConnectionState*>(sqlite3_user_data(ctx));
+  if (Status status = state->CheckSchema(); !status.ok()) return ResultError(ctx, "doc_flush", status);
   FlushResult result;
   if (Status status = state->cache().Flush(&result); !status.ok()) {
     return ResultError(ctx, "doc_flush", Status::Error(status.message() + "; the accesses stay pending"));

@@ -13,7 +13,6 @@
 // when it is (cache_status).
 #include "cache_vtab.h"
 
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -34,18 +33,17 @@ NameValueRows StatsRows(ConnectionState* state) {
     rows.emplace_back("cache_status", client.unavailable());
   } else {
     const CacheStats s = cache->Stats();
-    auto n = [](uint64_t v) { return std::to_string(v); };
-    auto time_or_empty = [](uint64_t ms) { return ms == 0 ? std::string() : IsoTime(static_cast<int64_t>(ms)); };
-    char ratio[32];
+    auto n = [](uint64_t v) { return NameValue(static_cast<int64_t>(v)); };
+    auto time_or_null = [](uint64_t ms) { return ms == 0 ? NameValue() : NameValue(IsoTime(static_cast<int64_t>(ms))); };
     const uint64_t lookups = s.cache.hits + s.cache.misses;
-    std::snprintf(ratio, sizeof ratio, "%.4f",
-                  lookups == 0 ? 0.0 : static_cast<double>(s.cache.hits) / static_cast<double>(lookups));
+    const double ratio = lookups == 0 ? 0.0 : static_cast<double>(s.cache.hits) / static_cast<double>(lookups);
+    const std::string status = !s.reads_off.empty()          ? s.reads_off
+                               : !client.watch_off().empty() ? client.watch_off()
+                               : s.sealed                    ? "on (entries sealed with AES-256-GCM)"
+                                                             : "on";
     rows = {
-        {"cache_status", !s.reads_off.empty()          ? s.reads_off
-                         : !client.watch_off().empty() ? client.watch_off()
-                         : s.sealed                    ? "on (entries sealed with AES-256-GCM)"
-                                                       : "on"},
-        {"access_counting", client.counting_off().empty() ? "on" : client.counting_off()},
+        {"cache_status", status},
+        {"access_counting", client.counting_off().empty() ? std::string("on") : client.counting_off()},
         {"segment", s.segment},
         {"hits", n(s.cache.hits)},
         {"misses", n(s.cache.misses)},
@@ -80,10 +78,10 @@ NameValueRows StatsRows(ConnectionState* state) {
         {"accesses_flushed", n(s.accesses_flushed)},
         {"flush_failures", n(s.flush_failures)},
         {"inline_flushes", n(s.inline_flushes)},
-        {"last_flush", time_or_empty(s.last_flush_ms)},
+        {"last_flush", time_or_null(s.last_flush_ms)},
         {"flush_lag_ms", n(s.flush_lag_ms)},
         {"sidecar_pid", n(s.sidecar_pid)},
-        {"sidecar_heartbeat", time_or_empty(s.sidecar_heartbeat_ms)},
+        {"sidecar_heartbeat", time_or_null(s.sidecar_heartbeat_ms)},
     };
   }
   if (const std::string error = CacheSettingsEnvironmentError(); !error.empty()) {

@@ -29,11 +29,14 @@ Status ConnectionState::Statement(CachedStatement which, sqlite3_stmt** stmt) {
     return Status::Ok();
   }
   if (sqlite3_prepare_v2(db_, kStatementSql[static_cast<size_t>(which)], -1, &slot, nullptr) != SQLITE_OK) {
-    std::string error = sqlite3_errmsg(db_);
-    if (cache_.MainDatabaseId().empty()) error += " (the main database has no docstore schema: run SELECT docstore_init())";
+    const std::string error = sqlite3_errmsg(db_);
+    const bool unreadable = (sqlite3_errcode(db_) & 0xff) == SQLITE_NOTADB;
     sqlite3_finalize(slot);
     slot = nullptr;
-    return Status::Error(error);
+    const Status schema = CheckSchema();
+    if (schema.ok()) return Status::Error(error);
+    // SQLite's words where they add to ours ("no such table: main.documents").
+    return unreadable ? schema : Status::Error(error + " (" + schema.message() + ")");
   }
   // A statement is cached only while something will finalize it at close.
   if (!close_anchor_connected_ && !ConnectCloseAnchor(db_)) {
@@ -45,6 +48,19 @@ Status ConnectionState::Statement(CachedStatement which, sqlite3_stmt** stmt) {
   }
   *stmt = slot;
   return Status::Ok();
+}
+
+Status ConnectionState::CheckSchema() {
+  if (!cache_.MainDatabaseId().empty()) return Status::Ok();
+  sqlite3_stmt* probe = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, "SELECT 1 FROM main.sqlite_master", -1, &probe, nullptr);
+  sqlite3_finalize(probe);
+  // SQLCipher 4 says SQLITE_NOTADB once for a page that fails its check,
+  // then whatever its codec's error became.
+  if (rc == SQLITE_NOTADB || (rc != SQLITE_OK && DatabaseIsEncrypted(db_))) {
+    return Status::Error("the database cannot be read: wrong key, or not a database");
+  }
+  return Status::Error("the main database has no docstore schema: run SELECT docstore_init()");
 }
 
 Status ConnectionState::ReadDocument(int64_t id, std::string* json) {

@@ -45,6 +45,11 @@ class ConnectionState {
   sqlite3* db() const { return db_; }
   CacheClient& cache() { return cache_; }
 
+  // Ok when the main database has docstore's schema; else why not, as a user
+  // can act on it: a database SQLCipher cannot read (a wrong key, or not a
+  // database at all), or one that docstore_init() has not set up.
+  Status CheckSchema();
+
   // The cached statement in *stmt, ready to bind (see StatementUse),
   // prepared on first use.
   Status Statement(CachedStatement which, sqlite3_stmt** stmt);

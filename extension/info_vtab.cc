@@ -27,8 +27,8 @@ namespace {
 NameValueRows InfoRows(ConnectionState* state) {
   sqlite3* db = state->db();
   int schema_version = 0;
-  const std::string version_text =
-      ReadSchemaVersion(db, &schema_version) ? std::to_string(schema_version) : "unreadable";
+  const NameValue schema_version_value =
+      ReadSchemaVersion(db, &schema_version) ? NameValue(int64_t{schema_version}) : NameValue("unreadable");
   const std::string fulltext = FulltextModule(db);
   return {
       {"extension", kDocstoreVersion},
@@ -36,9 +36,9 @@ NameValueRows InfoRows(ConnectionState* state) {
       {"build", kBuildVariant},
       {"built_against", kBuiltAgainstVersion},
       {"runtime", sqlite3_libversion()},
-      {"schema_version", version_text},
-      {"schema_latest", std::to_string(LatestSchemaVersion())},
-      {"fulltext", fulltext.empty() ? "none" : fulltext},
+      {"schema_version", schema_version_value},
+      {"schema_latest", int64_t{LatestSchemaVersion()}},
+      {"fulltext", fulltext.empty() ? std::string("none") : fulltext},
   };
 }
 

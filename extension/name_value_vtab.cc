@@ -27,7 +27,7 @@ struct Cursor {
 };
 
 int Connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
-  const int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(name TEXT, value TEXT)");
+  const int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(name TEXT, value)");
   if (rc != SQLITE_OK) return rc;
   auto* table = new Table{};
   table->source = static_cast<Source*>(aux);
@@ -86,8 +86,17 @@ int Eof(sqlite3_vtab_cursor* base) {
 int Column(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
   const auto& [name, value] = cursor->rows[cursor->row];
-  const std::string& text = column == 0 ? name : value;
-  sqlite3_result_text(ctx, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  if (column == 0) {
+    sqlite3_result_text(ctx, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+  } else if (const auto* integer = std::get_if<int64_t>(&value)) {
+    sqlite3_result_int64(ctx, *integer);
+  } else if (const auto* real = std::get_if<double>(&value)) {
+    sqlite3_result_double(ctx, *real);
+  } else if (const auto* text = std::get_if<std::string>(&value)) {
+    sqlite3_result_text(ctx, text->data(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
+  } else {
+    sqlite3_result_null(ctx);
+  }
   return SQLITE_OK;
 }
 

@@ -6,7 +6,8 @@
 //     --interval-ms N   flush every N ms (default 100)
 //     --fill-percent P  flush at once when a pending table is P% full (default 50)
 //     --once            flush once and exit (0: flushed or nothing to do)
-//     --key-file PATH   SQLCipher key from a file readable by its owner only
+//     --key-file PATH   SQLCipher key from a file of this user or root, mode 0600
+//                       or 0640 (its group may read it; no one else)
 //     --key-fd N        SQLCipher key from an inherited descriptor
 //     --raw-key         the key is a raw key in hex (64 digits, or 96 with the
 //                       salt), applied as x'...' with no key derivation
@@ -17,16 +18,18 @@
 //     --version         the version, and the SQLite/SQLCipher it is linked with
 //
 // One runs per database file on a host (--once aside): a second one says
-// which is running and exits 1. It attaches to the segment the database's
-// clients made and never creates one: until one exists there is nothing to flush, and it looks again at
-// every interval (--once: exits 0 at once). Linked with SQLCipher 4 (or 3.4,
-// see --version). SIGTERM
-// or SIGINT: a last flush, then exit 0. The
-// key is never taken from the command line, where other users could read it;
-// it is derived once, when the database is opened, not per flush. A sidecar
-// killed at
-// any instant loses and doubles nothing: the next one (or doc_flush) finds
-// what it froze and the database says whether it was written.
+// which is running and exits 1. Until the database exists and has docstore's
+// schema, it says so once and looks again every interval (a service may start
+// before the application; --once exits 0 without the schema). It attaches to
+// the segment the database's clients made and never creates one: until one
+// exists there is nothing to flush, and it looks again at every interval
+// (--once: exits 0 at once). Linked with SQLCipher 4 (or 3.4, see --version).
+// SIGTERM or SIGINT: a last flush, then exit 0. Exit 2: a usage error. The key
+// is never taken from the command line, where other users could read it; it
+// is derived once, when the database is opened, not per flush. A sidecar
+// killed at any instant loses and doubles nothing: the next one (or
+// doc_flush) finds what it froze and the database says whether it was
+// written.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -200,16 +203,20 @@ bool LoadKey(const Options& o, std::string* key, std::string* error) {
       if (fd >= 0) close(fd);
       return false;
     }
-    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+    // This user's own file, or root's (an administrator's key given to the
+    // service's group): readable by the owner and at most read by the group,
+    // as Debian keeps such secrets (root:service 0640).
+    if (!S_ISREG(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0)) {
       close(fd);
-      *error = "the key file " + o.key_file + " must be a regular file owned by this user";
+      *error = "the key file " + o.key_file + " must be a regular file owned by this user or root";
       return false;
     }
-    if ((st.st_mode & 077) != 0) {
+    if ((st.st_mode & 027) != 0) {
       close(fd);
       char mode[8];
       std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
-      *error = "the key file " + o.key_file + " can be read by others (mode " + mode + "); chmod 600 it";
+      *error = "the key file " + o.key_file + " can be " + ((st.st_mode & 007) != 0 ? "read by others" : "changed by its group") +
+               " (mode " + mode + "); chmod 600 it, or 640 to share it with the file's group";
       return false;
     }
     const bool ok = ReadKey(fd, key);
@@ -290,9 +297,23 @@ class Sidecar {
 
   int Run() {
     std::string error;
-    if (!Open(&error)) {
-      std::fprintf(stderr, "docstore-sidecar: %s\n", error.c_str());
-      return 1;
+    for (OpenResult opened; (opened = Open(&error)) != OpenResult::kOpened;) {
+      // A database not there or not set up yet is one an application will
+      // create: the loop waits for it (a service may start first); --once has
+      // nothing to flush without the schema, and names a missing file.
+      if (opened == OpenResult::kFailed || o_.once) {
+        std::fprintf(stderr, "docstore-sidecar: %s%s\n", error.c_str(),
+                     opened == OpenResult::kFailed ? "" : ": nothing to flush");
+        return opened == OpenResult::kFailed ? 1 : 0;
+      }
+      if (error != waiting_for_) {
+        std::fprintf(stderr, "docstore-sidecar: %s; looking again every %d ms\n", error.c_str(), o_.interval_ms);
+      }
+      waiting_for_ = error;
+      for (int slept = 0; slept < o_.interval_ms && !stop_requested; slept += 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (stop_requested) return 0;
     }
     if (sqlite3_db_readonly(db_, "main") == 1) {
       // Readers count no accesses where the database cannot be written
@@ -339,29 +360,49 @@ class Sidecar {
   }
 
  private:
-  bool Open(std::string* error) {
+  enum class OpenResult { kOpened, kNotYet, kFailed };
+
+  // Opens the database with its key (once: a key from a descriptor is read
+  // once), then looks for docstore's schema. kNotYet: no such file, or no
+  // docstore schema in it yet (nothing can have counted accesses in it).
+  OpenResult Open(std::string* error) {
+    if (db_ == nullptr) {
+      const OpenResult opened = OpenFile(error);
+      if (opened != OpenResult::kOpened) return opened;
+    }
+    database_id_ = QueryText(db_, "SELECT value FROM docstore_meta WHERE key = 'database_id'");
+    if (database_id_.empty()) {
+      *error = o_.database + " has no docstore schema yet (run SELECT docstore_init())";
+      return OpenResult::kNotYet;
+    }
+    return OpenResult::kOpened;
+  }
+
+  OpenResult OpenFile(std::string* error) {
+    struct stat st;
+    if (!o_.once && stat(o_.database.c_str(), &st) != 0 && errno == ENOENT) {
+      *error = o_.database + " does not exist yet";
+      return OpenResult::kNotYet;
+    }
     if (sqlite3_open_v2(o_.database.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
       *error = "cannot open " + o_.database + ": " + sqlite3_errmsg(db_);
-      return false;
+      return OpenResult::kFailed;
     }
+    // SQLCipher 4 logs a failed page check to stderr itself; the message
+    // below says what it means (SQLCipher 3.4 knows no such pragma).
+    sqlite3_exec(db_, "PRAGMA cipher_log_level = NONE", nullptr, nullptr, nullptr);
     sqlite3_busy_timeout(db_, 1000);
     const bool keyed = o_.keyed();
-    if (keyed && !ApplyKey(error)) return false;
+    if (keyed && !ApplyKey(error)) return OpenResult::kFailed;
     if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
       // The key hint only where a key can be the cause: SQLite reads an
       // encrypted file, or one read with the wrong key, as "not a database".
       const bool not_a_database = (sqlite3_errcode(db_) & 0xff) == SQLITE_NOTADB;
       *error = "cannot read " + o_.database + " (" + sqlite3_errmsg(db_) + ")" +
                (!not_a_database ? "" : keyed ? ": wrong key or cipher settings?" : ": encrypted? give --key-file or --key-fd");
-      return false;
+      return OpenResult::kFailed;
     }
-    database_id_ = QueryText(db_, "SELECT value FROM docstore_meta WHERE key = 'database_id'");
-    if (database_id_.empty()) {
-      *error = o_.database + " has no docstore schema (no docstore_meta.database_id): nothing can have counted"
-               " accesses in it";
-      return false;
-    }
-    return true;
+    return OpenResult::kOpened;
   }
 
   // Attaches to the database's segment if there is one: true, with cache_
@@ -445,7 +486,7 @@ class Sidecar {
   sqlite3* db_ = nullptr;
   std::string database_id_;
   std::shared_ptr<DocumentCache> cache_;  // null until the segment exists
-  std::string waiting_for_;  // why there was no segment to use, last said
+  std::string waiting_for_;  // why there was no database or segment to use, last said
   std::string last_error_;
 };
 

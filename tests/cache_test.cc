@@ -495,6 +495,13 @@ TEST_F(CacheTest, AKeyedDatabaseIsCachedSealedAndATamperedEntryIsNeverServed) {
       // once, then, its codec holding the error, as SQLITE_NOMEM.
       EXPECT_TRUE(r.error.find("not a database") != std::string::npos || r.error == "out of memory")
           << sql << ": " << r.error;
+#ifdef DOCSTORE_TEST_SQLCIPHER3
+      // SQLite 3.15 prepares a call without reading the schema: docstore
+      // itself finds the file unreadable, and says what may be wrong.
+      if (std::string(sql) == "SELECT doc_get(1)") {
+        EXPECT_NE(r.error.find("wrong key, or not a database"), std::string::npos) << r.error;
+      }
+#endif
       EXPECT_TRUE(r.rows.empty()) << sql;
     }
   }

@@ -332,6 +332,33 @@ TEST_F(ExtensionTest, FunctionsWithoutTheSchemaSayWhatToDo) {
   EXPECT_NE(r.error.find("run SELECT docstore_init()"), std::string::npos) << r.error;
   r = bare.Query("SELECT * FROM doc_search('x')");
   EXPECT_NE(r.error.find("run SELECT docstore_init()"), std::string::npos) << r.error;
+  // Counting and flushing accesses need the schema as much as reading does.
+  for (const char* sql : {"SELECT doc_touch(1)", "SELECT doc_flush()"}) {
+    r = bare.Query(sql);
+    EXPECT_NE(r.error.find("the main database has no docstore schema: run SELECT docstore_init()"), std::string::npos)
+        << sql << ": " << r.error;
+  }
+  // An in-memory database with the schema tracks nothing, and says so with 0.
+  Database memory(":memory:");
+  EXPECT_EQ(memory.Value("SELECT docstore_init() > 0"), "1");
+  EXPECT_EQ(memory.Value("SELECT doc_touch(1)"), "0");
+  EXPECT_EQ(memory.Value("SELECT doc_flush()"), "0");
+}
+
+TEST_F(ExtensionTest, StatsAndInfoValuesKeepTheirTypes) {
+  db_->Exec("INSERT INTO documents(id, title, content) VALUES (1, 'a', 'b')");
+  EXPECT_EQ(db_->Value("SELECT doc_get(1) IS NOT NULL"), "1");
+  for (const char* name : {"hits", "misses", "entries", "capacity_bytes", "pending_accesses", "sidecar_pid"}) {
+    EXPECT_EQ(db_->Value(std::string("SELECT typeof(value) FROM docstore_stats WHERE name = '") + name + "'"),
+              "integer")
+        << name;
+  }
+  EXPECT_EQ(db_->Value("SELECT typeof(value) FROM docstore_stats WHERE name = 'hit_ratio'"), "real");
+  EXPECT_EQ(db_->Value("SELECT typeof(value) FROM docstore_stats WHERE name = 'cache_status'"), "text");
+  // A time not seen yet is NULL, not ''.
+  EXPECT_EQ(db_->Value("SELECT typeof(value) FROM docstore_stats WHERE name = 'sidecar_heartbeat'"), "null");
+  EXPECT_EQ(db_->Value("SELECT typeof(value) FROM docstore_info WHERE name = 'schema_version'"), "integer");
+  EXPECT_EQ(db_->Value("SELECT value + 0 = value FROM docstore_stats WHERE name = 'misses'"), "1");
 }
 
 TEST_F(ExtensionTest, TuneAppliesTheSettingsAndReportsTheCipherInForce) {

@@ -22,8 +22,16 @@ version="$(head -n 1 "$root/VERSION")"
 arch_dir="lib/$(gcc -print-multiarch)"
 scratch="$(mktemp -d)"
 installed_deb=0
+# The .deb's postinst makes the service user and /etc/docstore; the test
+# removes them again only if they were not there before it.
+service_user_before="$(getent passwd docstore || true)"
 cleanup() {
   [ "$installed_deb" = 1 ] && dpkg -r docstore >/dev/null 2>&1 && dpkg -P docstore >/dev/null 2>&1
+  if [ -z "$service_user_before" ] && getent passwd docstore >/dev/null; then
+    userdel docstore 2>/dev/null || true
+    groupdel docstore 2>/dev/null || true
+    rmdir /etc/docstore 2>/dev/null || true
+  fi
   # The segments of this test's databases.
   for db in "$scratch"/*.db; do
     [ -f "$db" ] || continue
@@ -111,6 +119,9 @@ dpkg-query -W -f='${Status}' docstore 2>/dev/null | grep -q 'ok installed' &&
   fail "a docstore package is installed already; remove it first"
 dpkg -i "$deb" >/dev/null
 installed_deb=1
+expect "postinst: the service user docstore-sidecar@.service runs as" "docstore:/usr/sbin/nologin" \
+  "$(getent passwd docstore | cut -d: -f1,7)"
+expect "postinst: /etc/docstore for key files" "750 root docstore" "$(stat -c '%a %U %G' /etc/docstore)"
 expect "sqlite3 .load docstore (installed)" "$(printf '1\n1\n1')" \
   "$(sqlite3 "$scratch/deb.db" '.load docstore' "$roundtrip_sql")"
 expect "sqlcipher .load docstore_sqlcipher (installed, keyed)" "$(printf '1\n1\n1')" \
