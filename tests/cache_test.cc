@@ -281,9 +281,15 @@ TEST_F(CacheTest, SizesApplyToNewSegmentsAndTheFirstCreatorsSizeWins) {
 TEST_F(CacheTest, DocstoreStatsSaysWhyTheSegmentHasItsSize) {
   EXPECT_EQ(Stat("capacity_reason"), "DOCSTORE_CACHE_BYTES");
   EXPECT_EQ(Stat("database_path"), fs::canonical(path()).string());
-  // Another process joins it: the size is its creator's.
-  EXPECT_EQ(RunShell("", path(), "SELECT value FROM docstore_stats WHERE name = 'capacity_reason';"),
+  // Another process joins a segment: the size is its creator's. (Unkeyed:
+  // the shell cannot key a database.)
+  Database plain(dir_ / "plain.db", true, /*keyed=*/false);
+  plain.Value("SELECT docstore_init()");
+  const std::string segment = Stat("segment", &plain);
+  EXPECT_EQ(Stat("capacity_reason", &plain), "DOCSTORE_CACHE_BYTES");
+  EXPECT_EQ(RunShell("", dir_ / "plain.db", "SELECT value FROM docstore_stats WHERE name = 'capacity_reason';"),
             "the segment existed: its creator's size (DOCSTORE_CACHE_BYTES)\n");
+  docstore_test::RemoveSegment(segment);
 }
 
 TEST_F(CacheTest, TheDefaultSizeFollowsTheDatabase) {
