@@ -94,6 +94,22 @@ Database CheckDatabase(const SegmentReport& r, std::string* said) {
   return Database::kAnotherFile;
 }
 
+// Who uses segment `name`: the processes /proc shows, and the kernel's word
+// (`unused`, CheckSegmentUnused) on whether anyone does.
+std::string Attached(const std::string& name, const Mappers& mappers, const Status& unused) {
+  std::string attached;
+  if (const auto seen = mappers.find(name); seen != mappers.end()) {
+    for (const std::string& pid : seen->second) attached += (attached.empty() ? "pid " : ", pid ") + pid;
+  }
+  if (unused.IsBusy() && attached.empty()) {
+    return "in use by processes this user cannot see (other users', other PID namespaces')";
+  }
+  if (!unused.ok() && !unused.IsBusy()) {
+    return attached + (attached.empty() ? "" : "; ") + "others unknown: " + unused.message();
+  }
+  return attached.empty() ? "none" : attached;
+}
+
 }  // namespace
 
 int ListSegmentsCommand(bool remove_orphans, const std::string& under) {
@@ -121,20 +137,8 @@ int ListSegmentsCommand(bool remove_orphans, const std::string& under) {
   for (const SegmentReport& r : reports) {
     std::printf("/dev/shm%s\n", r.name.c_str());
     const uint64_t memory = static_cast<uint64_t>(r.file.st_blocks) * 512;
-    // Who uses it: the processes /proc shows, and the kernel's word on
-    // whether anyone does.
-    std::string attached;
-    if (const auto seen = mappers.find(r.name); seen != mappers.end()) {
-      for (const std::string& pid : seen->second) attached += (attached.empty() ? "pid " : ", pid ") + pid;
-    }
     const Status unused = CheckSegmentUnused(r.name);
-    if (unused.IsBusy() && attached.empty()) {
-      attached = "in use by processes this user cannot see (other users', other PID namespaces')";
-    } else if (!unused.ok() && !unused.IsBusy()) {
-      attached += (attached.empty() ? "" : "; ") + std::string("others unknown: ") + unused.message();
-    } else if (attached.empty()) {
-      attached = "none";
-    }
+    const std::string attached = Attached(r.name, mappers, unused);
 
     std::string why_kept;
     std::string orphan_why;
@@ -154,7 +158,10 @@ int ListSegmentsCommand(bool remove_orphans, const std::string& under) {
       if (state == Database::kUnknown) why_kept = "whether its database exists is unknown";
     }
     std::printf("  attached:   %s\n", attached.c_str());
-    std::printf("  orphan:     %s\n", orphan_why.empty() ? "no" : ("yes: " + orphan_why).c_str());
+    const std::string orphan = !r.unreadable.empty() ? "unknown (no database path to check)"
+                               : orphan_why.empty()  ? "no"
+                                                     : "yes: " + orphan_why;
+    std::printf("  orphan:     %s\n", orphan.c_str());
     if (!orphan_why.empty()) ++orphans;
     if (!remove_orphans) continue;
     if (why_kept.empty() && !unused.ok()) why_kept = unused.IsBusy() ? "in use (" + attached + ")" : unused.message();
