@@ -166,9 +166,4 @@ shmcache::Options TakeSegmentOptions(uint64_t database_bytes, std::string* capac
   return OptionsFor(settings, capacity);
 }
 
-bool SegmentSettingsTaken() {
-  std::lock_guard lock(settings_mutex);
-  return segment_attached;
-}
-
 }  // namespace docstore

@@ -65,9 +65,6 @@ bool BenchSkipsDetection();
 // has its capacity and which TTL it gets. From this call on the settings are
 // fixed.
 shmcache::Options TakeSegmentOptions(uint64_t database_bytes, std::string* capacity_reason, uint64_t* ttl_ms);
-// Whether TakeSegmentOptions was called: settings now apply to no segment of
-// this process's databases that it has already attached.
-bool SegmentSettingsTaken();
 
 }  // namespace docstore
 

@@ -23,6 +23,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "cache_settings.h"
 #include "json_text.h"
@@ -40,18 +41,20 @@ std::string SettingsJson(const CacheSettings& s) {
          "," + json;
 }
 
+std::string JsonString(std::string_view text) {
+  std::string json;
+  AppendJsonString(&json, text);
+  return json;
+}
+
 // What this connection's database's segment has, or null.
 std::string InForceJson(CacheClient& client) {
   DocumentCache* cache = client.Cache();
   if (cache == nullptr) return "null";
   const CacheStats s = cache->Stats();
-  std::string json = "{\"segment\":";
-  AppendJsonString(&json, s.segment);
-  json += ",\"segment_bytes\":" + std::to_string(s.limits.segment_bytes) +
-          ",\"max_entry_bytes\":" + std::to_string(s.limits.max_entry_bytes) +
-          ",\"ttl_ms\":" + std::to_string(s.ttl_ms) + ",\"capacity_reason\":";
-  AppendJsonString(&json, s.capacity_reason);
-  return json + "}";
+  return "{\"segment\":" + JsonString(s.segment) + ",\"segment_bytes\":" + std::to_string(s.limits.segment_bytes) +
+         ",\"max_entry_bytes\":" + std::to_string(s.limits.max_entry_bytes) +
+         ",\"ttl_ms\":" + std::to_string(s.ttl_ms) + ",\"capacity_reason\":" + JsonString(s.capacity_reason) + "}";
 }
 
 // In words: whose settings the database's segment has.
@@ -91,15 +94,13 @@ void CacheConfig(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (Status status = SetCacheSettings(settings); !status.ok()) {
       const std::string in_force = InForceJson(state->cache());
       return ResultError(ctx, "docstore_cache_config",
-                         in_force == "null" ? status : status.WithContext("too late, in force: " + in_force));
+                         in_force == "null" ? status
+                                            : Status::Error(status.message() + "; in force for this database: " +
+                                                            in_force));
     }
   }
   const std::string json = SettingsJson(settings) + ",\"in_force\":" + InForceJson(state->cache()) +
-                           ",\"note\":" + [&] {
-                             std::string note;
-                             AppendJsonString(&note, Note(state->cache(), argc >= 2));
-                             return note;
-                           }() + "}";
+                           ",\"note\":" + JsonString(Note(state->cache(), argc >= 2)) + "}";
   sqlite3_result_text(ctx, json.c_str(), -1, SQLITE_TRANSIENT);
 }
 

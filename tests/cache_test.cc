@@ -337,7 +337,7 @@ TEST_F(CacheTest, CacheConfigSaysWhichSettingsApply) {
   // is in force.
   const std::string late = RunShell("", db,
                                     "SELECT doc_get(1) IS NULL; SELECT docstore_cache_config(4194304, 65536);");
-  EXPECT_NE(late.find("too late, in force: {\"segment\":"), std::string::npos) << late;
+  EXPECT_NE(late.find("; in force for this database: {\"segment\":"), std::string::npos) << late;
   EXPECT_NE(late.find("\"segment_bytes\":2097152"), std::string::npos) << late;
   EXPECT_NE(late.find("settings apply before the first use"), std::string::npos) << late;
   Database handle(db, true, false);
