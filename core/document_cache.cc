@@ -3,8 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -23,12 +24,13 @@ std::map<std::string, std::weak_ptr<DocumentCache>>& Registry() {
   return *registry;
 }
 
-bool IsHexId(const std::string& id) {
-  if (id.size() != 32) return false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
+// The path the label records: where the file is, links resolved.
+std::string CanonicalPath(const std::string& path) {
+  char* resolved = realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) return path;
+  std::string canonical = resolved;
+  std::free(resolved);
+  return canonical;
 }
 
 uint64_t Unsigned(int64_t value) { return value < 0 ? 0 : static_cast<uint64_t>(value); }
@@ -43,18 +45,13 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
     // Its segment cannot be named, yet may exist.
     return Status::Error("cannot stat the database file " + path + ": " + std::strerror(errno));
   }
-  if (!IsHexId(database_id)) {
+  if (!IsDatabaseId(database_id)) {
     // Another process may have a segment this one cannot name.
     return Status::Error("docstore_meta.database_id is not 32 hex digits");
   }
-  // Processes in different PID namespaces (containers sharing /dev/shm)
-  // never share a segment: its locks name their holders by thread id.
-  struct stat pid_namespace;
-  if (stat("/proc/self/ns/pid", &pid_namespace) != 0) pid_namespace.st_ino = 0;
-  char name[128];
-  std::snprintf(name, sizeof name, "/docstore-%llx-%llx-%s-%llx", static_cast<unsigned long long>(st.st_dev),
-                static_cast<unsigned long long>(st.st_ino), database_id.c_str(),
-                static_cast<unsigned long long>(pid_namespace.st_ino));
+  const std::string name = FormatSegmentName(SegmentName{static_cast<uint64_t>(st.st_dev),
+                                                         static_cast<uint64_t>(st.st_ino), database_id,
+                                                         ThisPidNamespace()});
 
   std::lock_guard lock(registry_mutex);
   // One per segment per process, unless its name was removed or made anew
@@ -78,7 +75,11 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
   shmcache::Error error;
   std::unique_ptr<shmcache::Segment> segment;
   if (mode == AttachMode::kOpenOrCreate) {
-    shmcache::Options options = TakeSegmentOptions();
+    SegmentLabel label;
+    shmcache::Options options =
+        TakeSegmentOptions(static_cast<uint64_t>(st.st_size), &label.capacity_reason, &label.ttl_ms);
+    label.database_path = CanonicalPath(path);
+    options.label = EncodeSegmentLabel(label);
     const shmcache::FileOwner access = NewSegmentAccess(database, options.mode);
     options.owner = access.uid;
     options.group = access.gid;
@@ -98,7 +99,22 @@ Status DocumentCache::Attach(const std::string& path, const std::string& databas
 }
 
 DocumentCache::DocumentCache(std::unique_ptr<shmcache::Segment> segment, EntryCodec codec, std::string reads_off)
-    : segment_(std::move(segment)), codec_(std::move(codec)), reads_off_(std::move(reads_off)) {}
+    : segment_(std::move(segment)),
+      codec_(std::move(codec)),
+      reads_off_(std::move(reads_off)),
+      label_(DecodeSegmentLabel(segment_->label())),
+      ttl_ms_(label_.ttl_ms),
+      capacity_reason_(segment_->created() ? label_.capacity_reason
+                                           : "the segment existed: its creator's size (" + label_.capacity_reason + ")") {}
+
+bool DocumentCache::Expired(int64_t id, const char* buffer, size_t stored) {
+  // A fill time after now (the clock was set back) counts as expired too.
+  const uint64_t age = static_cast<uint64_t>(NowMilliseconds() - EntryCodec::FillTime(buffer, stored));
+  if (age < ttl_ms_) return false;
+  AddSegmentCounter(segment_.get(), SegmentCounter::kTtlExpired, 1);
+  segment_->Erase(static_cast<uint64_t>(id));
+  return true;
+}
 
 size_t DocumentCache::Decode(int64_t id, uint64_t version, char* buffer, size_t stored) {
   size_t json_bytes = 0;
@@ -123,7 +139,8 @@ bool DocumentCache::Get(int64_t id, std::string* json) {
 void DocumentCache::Fill(int64_t id, std::string_view json, const DocumentRow& row) {
   std::string entry;
   if (!row.cacheable ||
-      !codec_.Encode(static_cast<uint64_t>(id), Unsigned(row.version), json.substr(0, row.head_bytes), row.access, &entry)
+      !codec_.Encode(static_cast<uint64_t>(id), Unsigned(row.version), json.substr(0, row.head_bytes), row.access,
+                     NowMilliseconds(), &entry)
            .ok()) {
     NoteFillSkipped();
     return;
@@ -167,7 +184,7 @@ void DocumentCache::UpdateAccess(int64_t id, int64_t access_count, const char* l
     segment_->Erase(static_cast<uint64_t>(id));
     return;
   }
-  segment_->PatchTail(static_cast<uint64_t>(id), EntryCodec::AccessTrailer(access));
+  segment_->PatchTail(static_cast<uint64_t>(id), EntryCodec::AccessTrailer(access), kFillTimeBytes);
 }
 
 std::unique_ptr<shmcache::AccessFlush> DocumentCache::BeginFlush(uint32_t wait_ms) {
@@ -235,6 +252,14 @@ CacheStats DocumentCache::Stats() {
   s.changes_applied = counter(SegmentCounter::kChangesApplied);
   s.resets = counter(SegmentCounter::kResets);
   s.source_clock = segment->Source().clock;
+  s.database_path = label_.database_path;
+  s.capacity_reason = capacity_reason_;
+  s.ttl_ms = ttl_ms_;
+  s.ttl_expired = counter(SegmentCounter::kTtlExpired);
+  // The segment counted each of them as a hit: they were misses.
+  const uint64_t expired_hits = std::min(s.ttl_expired, s.cache.hits);
+  s.cache.hits -= expired_hits;
+  s.cache.misses += expired_hits;
   return s;
 }
 

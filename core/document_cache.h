@@ -4,13 +4,11 @@
 // written, and docstore's counters.
 //
 // WHICH SEGMENT. A database's segment is named after its main file's device
-// and inode and the database_id that migration 3 stores in docstore_meta,
-// and the process's PID namespace
-// ("/docstore-<dev>-<ino>-<database_id>-<pid namespace>"): two paths to one
-// file meet in one segment; two files never do, not even when a deleted
-// file's inode is reused (its database_id differs), nor a copy of a file (its
-// inode differs); containers with their own PID namespaces have their own
-// (a segment's locks name their holders by thread id). One DocumentCache per segment per process (Attach returns the
+// and inode, the database_id that migration 3 stores in docstore_meta, and
+// the process's PID namespace (segment_name.h has the name and why): two
+// paths to one file meet in one segment; two files never do. Its creator
+// records in its label the database's canonical path, why the segment has
+// its size (cache_settings.h, DefaultCapacity) and its TTL. One DocumentCache per segment per process (Attach returns the
 // same one to every connection). WHOSE SEGMENT: one is used only if
 // everyone who can write it can write the database file; an untrusted one
 // is ignored as if absent (segment_trust.h has the rule and the README the
@@ -69,6 +67,12 @@
 // A segment whose name was removed (rm /dev/shm/docstore-*) or made anew is
 // noticed at the next catch-up: the process moves to the current one.
 //
+// TTL. A segment may have one (fixed by its creator, the same for every
+// process): an entry filled longer ago than that is a miss, counted in
+// ttl_expired, erased and filled again. Off (0) by default: the protocol
+// above keeps the cache coherent without it. Without one, a hit costs one
+// predictable branch more.
+//
 // ACCESSES. RecordAccess counts one access in the segment's pending table;
 // access_flusher.h writes them into the database exactly once.
 #ifndef DOCSTORE_CORE_DOCUMENT_CACHE_H_
@@ -84,6 +88,7 @@
 
 #include "document_entry.h"
 #include "file_watch.h"
+#include "segment_name.h"
 #include "shmcache/shmcache.h"
 #include "status.h"
 
@@ -112,6 +117,10 @@ struct CacheStats {
   uint64_t changes_applied = 0;  // documents those catch-ups invalidated
   uint64_t resets = 0;           // catch-ups that cleared the cache instead
   uint64_t source_clock = 0;     // the file's clock the cache has caught up to
+  std::string database_path;     // as the segment's creator recorded it ("" if it did not)
+  std::string capacity_reason;   // why the segment has its size
+  uint64_t ttl_ms = 0;           // the segment's TTL, 0: none
+  uint64_t ttl_expired = 0;      // hits refused for being older than the TTL
 };
 
 class DocumentCache {
@@ -136,6 +145,13 @@ class DocumentCache {
   DocumentCache(std::unique_ptr<shmcache::Segment> segment, EntryCodec codec, std::string reads_off);
 
   bool reads_enabled() const { return reads_off_.empty(); }
+  // Whether this process made the segment (with its settings then).
+  bool made_here() const { return segment_->created(); }
+  // The segment's TTL, 0: none.
+  uint64_t ttl_ms() const { return ttl_ms_; }
+  // Why the segment has its size: the rule as its creator applied it, and
+  // "the segment existed" when this process did not make it.
+  const std::string& capacity_reason() const { return capacity_reason_; }
 
   // --- Reads and fills (see the protocol above) ---------------------------
   // On a hit, writes the document's JSON into allocate(capacity), a
@@ -157,7 +173,9 @@ class DocumentCache {
           return buffer;
         },
         &version);
-    return status == shmcache::Status::kOk ? Decode(id, version, buffer, stored) : 0;
+    if (status != shmcache::Status::kOk) return 0;
+    if (ttl_ms_ != 0 && Expired(id, buffer, stored)) [[unlikely]] return 0;
+    return Decode(id, version, buffer, stored);
   }
   bool Get(int64_t id, std::string* json);
   // Caches a document rendered from a kDocumentByIdSql row (`json`, `row`),
@@ -217,10 +235,16 @@ class DocumentCache {
   // The entry copied into `buffer` becomes the JSON; its length, or 0 (and
   // the entry dropped, to be read again) when it is not one to show.
   size_t Decode(int64_t id, uint64_t version, char* buffer, size_t stored);
+  // Whether the entry copied into `buffer` was filled longer ago than the
+  // TTL (then it is counted and erased).
+  bool Expired(int64_t id, const char* buffer, size_t stored);
 
   const std::unique_ptr<shmcache::Segment> segment_;
   const EntryCodec codec_;
   const std::string reads_off_;
+  const SegmentLabel label_;
+  const uint64_t ttl_ms_;
+  const std::string capacity_reason_;
 };
 
 }  // namespace docstore

@@ -169,7 +169,7 @@ DocumentRow RenderDocument(sqlite3_stmt* row, std::string* json) {
 }
 
 Status EntryCodec::Encode(uint64_t id, uint64_t version, std::string_view head, const AccessFields& access,
-                          std::string* entry) const {
+                          int64_t fill_ms, std::string* entry) const {
   entry->clear();
   if (cipher_ != nullptr) {
     if (!cipher_->Seal(id, version, head, entry)) return Status::Error("sealing the cache entry failed");
@@ -177,15 +177,18 @@ Status EntryCodec::Encode(uint64_t id, uint64_t version, std::string_view head, 
     entry->assign(head);
   }
   entry->append(AccessTrailer(access));
+  for (size_t i = 0; i < kFillTimeBytes; ++i) {
+    entry->push_back(static_cast<char>(static_cast<uint64_t>(fill_ms) >> (8 * i)));
+  }
   return Status::Ok();
 }
 
 Status EntryCodec::DecodeInPlace(uint64_t id, uint64_t version, char* buffer, size_t stored,
                                  size_t* json_bytes) const {
   if (stored < min_entry_bytes()) return Status::Error("a cache entry too short to be one");
-  const size_t seal = min_entry_bytes() - kAccessTrailerBytes;
-  const size_t trailer = stored - kAccessTrailerBytes;
-  const auto fields = static_cast<unsigned char>(buffer[stored - 1]);
+  const size_t seal = min_entry_bytes() - kAccessTrailerBytes - kFillTimeBytes;
+  const size_t trailer = stored - kFillTimeBytes - kAccessTrailerBytes;
+  const auto fields = static_cast<unsigned char>(buffer[trailer + kAccessTrailerBytes - 1]);
   if (fields == 0 || fields > kAccessFieldsMaxBytes) {
     std::memset(buffer, 0, stored);
     return Status::Error("a cache entry whose access fields do not add up");

@@ -17,14 +17,18 @@
 // the result always parses. access_count is 0 and last_accessed null for a
 // document never flushed.
 //
-// The cache entry: [head][access trailer]
+// The cache entry: [head][access trailer][fill time]
 //   head     the JSON up to, not including, ,"access_count"
 //   trailer  kAccessTrailerBytes: the rest of the JSON, the access fields as
 //            flushed so far (,"access_count":7,"last_accessed":"..."}),
 //            padded to kAccessFieldsMaxBytes, then one byte: its length.
-//            Flushes rewrite it in place (shmcache's PatchTail): counting
-//            accesses never evicts a document nor makes it be read again, and
-//            a hit finds the JSON ready where it copied it.
+//            Flushes rewrite it in place (shmcache's PatchTail, before the
+//            fill time): counting accesses never evicts a document nor makes
+//            it be read again, and a hit finds the JSON ready where it copied
+//            it.
+//   fill     kFillTimeBytes: when the entry was made (NowMilliseconds, little
+//   time     endian), for a segment's TTL (document_cache.h). After the
+//            JSON, so a hit moves nothing whether or not the TTL is on.
 // For an encrypted database the head is sealed with AES-256-GCM
 // (entry_cipher.h), id and version authenticated: [ciphertext][nonce][tag]
 // [trailer]. The trailer stays outside the seal so that the sidecar, which
@@ -50,8 +54,8 @@
 namespace docstore {
 
 // 0 sealed heads as [nonce][ciphertext][tag]; 1 kept the access fields as
-// binary, rendered by every hit.
-inline constexpr uint32_t kEntryFormat = 2;
+// binary, rendered by every hit; 2 had no fill time.
+inline constexpr uint32_t kEntryFormat = 3;
 
 // One document by id (?1), with its access fields and the snapshot's clock.
 extern const char kDocumentByIdSql[];
@@ -59,6 +63,7 @@ extern const char kDocumentByIdSql[];
 // The longest ,"access_count":N,"last_accessed":"..."}: 16 + 20 + 17 + 26 + 1.
 inline constexpr size_t kAccessFieldsMaxBytes = 80;
 inline constexpr size_t kAccessTrailerBytes = kAccessFieldsMaxBytes + 1;
+inline constexpr size_t kFillTimeBytes = 8;
 
 // A document's access fields: its flushed count and last access.
 struct AccessFields {
@@ -94,11 +99,14 @@ class EntryCodec {
 
   bool sealed() const { return cipher_ != nullptr; }
   // No entry is shorter: a head of 0 bytes (its seal) and a trailer.
-  size_t min_entry_bytes() const { return kAccessTrailerBytes + (sealed() ? EntryCipher::kOverhead : 0); }
+  size_t min_entry_bytes() const {
+    return kAccessTrailerBytes + kFillTimeBytes + (sealed() ? EntryCipher::kOverhead : 0);
+  }
 
-  // The entry of a document: `head` (the JSON's first row.head_bytes bytes)
-  // and row's access fields. kError only if sealing failed.
-  Status Encode(uint64_t id, uint64_t version, std::string_view head, const AccessFields& access,
+  // The entry of a document: `head` (the JSON's first row.head_bytes bytes),
+  // row's access fields and the time it is made. kError only if sealing
+  // failed.
+  Status Encode(uint64_t id, uint64_t version, std::string_view head, const AccessFields& access, int64_t fill_ms,
                 std::string* entry) const;
   // The `stored` bytes of an entry of document `id` at `version`, at
   // `buffer`, become its JSON in place (never longer than the entry);
@@ -108,8 +116,18 @@ class EntryCodec {
   // wiped, never shown.
   Status DecodeInPlace(uint64_t id, uint64_t version, char* buffer, size_t stored, size_t* json_bytes) const;
 
-  // The trailer of `access`: what a flush writes over an entry's last bytes.
+  // The trailer of `access`: what a flush writes over an entry's bytes, the
+  // last kFillTimeBytes left as they are (PatchTail's before_end).
   static std::string AccessTrailer(const AccessFields& access);
+  // When the entry of `stored` bytes (at least min_entry_bytes()) at
+  // `buffer` was made.
+  static int64_t FillTime(const char* buffer, size_t stored) {
+    uint64_t fill = 0;
+    for (size_t i = 0; i < kFillTimeBytes; ++i) {
+      fill |= uint64_t{static_cast<unsigned char>(buffer[stored - kFillTimeBytes + i])} << (8 * i);
+    }
+    return static_cast<int64_t>(fill);
+  }
 
  private:
   std::unique_ptr<EntryCipher> cipher_;

@@ -14,6 +14,8 @@ namespace docstore {
 namespace {
 
 constexpr const char* kHexKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+// A fill time as an entry records it.
+constexpr int64_t kFillMs = 1764547200123;
 
 // The tables kDocumentByIdSql reads, as the migrations make them (only the
 // columns it reads).
@@ -51,7 +53,7 @@ class DocumentEntryTest : public ::testing::Test {
                           void (*damage)(std::string*) = nullptr) {
     std::string entry;
     if (Status s = write.Encode(id, static_cast<uint64_t>(row.version), std::string_view(json).substr(0, row.head_bytes),
-                                row.access, &entry);
+                                row.access, kFillMs, &entry);
         !s.ok()) {
       return s;
     }
@@ -145,13 +147,16 @@ TEST_F(DocumentEntryTest, APlainEntryRoundTripsAndItsTrailerIsPatchedInPlace) {
   EXPECT_EQ(decoded, json);
   // The entry holds the head as it is (a plain database's cache shows it).
   std::string entry;
-  ASSERT_TRUE(plain.Encode(5, 2, std::string_view(json).substr(0, row.head_bytes), row.access, &entry).ok());
+  ASSERT_TRUE(plain.Encode(5, 2, std::string_view(json).substr(0, row.head_bytes), row.access, kFillMs, &entry).ok());
   EXPECT_EQ(entry.substr(0, row.head_bytes), json.substr(0, row.head_bytes));
-  EXPECT_EQ(entry.size(), row.head_bytes + kAccessTrailerBytes);
-  // A flush's new fields overwrite the trailer.
+  EXPECT_EQ(entry.size(), row.head_bytes + kAccessTrailerBytes + kFillTimeBytes);
+  EXPECT_EQ(EntryCodec::FillTime(entry.data(), entry.size()), kFillMs);
+  // A flush's new fields overwrite the trailer, before the fill time.
   AccessFields flushed;
   ASSERT_TRUE(AccessFields::From(9, "2026-12-01T00:00:00.000Z", &flushed).ok());
-  entry.replace(entry.size() - kAccessTrailerBytes, kAccessTrailerBytes, EntryCodec::AccessTrailer(flushed));
+  entry.replace(entry.size() - kFillTimeBytes - kAccessTrailerBytes, kAccessTrailerBytes,
+                EntryCodec::AccessTrailer(flushed));
+  EXPECT_EQ(EntryCodec::FillTime(entry.data(), entry.size()), kFillMs);
   std::string buffer = entry;
   size_t bytes = 0;
   ASSERT_TRUE(plain.DecodeInPlace(5, 2, buffer.data(), entry.size(), &bytes).ok());
@@ -173,8 +178,8 @@ TEST_F(DocumentEntryTest, ASealedEntryRoundTripsAndHidesItsHead) {
   ASSERT_TRUE(RoundTrip(sealed, sealed, 8, 8, 4, json, row, &decoded).ok());
   EXPECT_EQ(decoded, json);
   std::string entry;
-  ASSERT_TRUE(sealed.Encode(8, 4, std::string_view(json).substr(0, row.head_bytes), row.access, &entry).ok());
-  EXPECT_EQ(entry.size(), row.head_bytes + EntryCipher::kOverhead + kAccessTrailerBytes);
+  ASSERT_TRUE(sealed.Encode(8, 4, std::string_view(json).substr(0, row.head_bytes), row.access, kFillMs, &entry).ok());
+  EXPECT_EQ(entry.size(), row.head_bytes + EntryCipher::kOverhead + kAccessTrailerBytes + kFillTimeBytes);
   EXPECT_EQ(entry.find("MARKER"), std::string::npos);
   EXPECT_EQ(entry.find("secret"), std::string::npos);
 }
@@ -189,7 +194,7 @@ TEST_F(DocumentEntryTest, ATamperedOrRelabelledSealedEntryIsNeverShown) {
   EXPECT_FALSE(RoundTrip(sealed, sealed, 3, 3, 1, json, row, &decoded, [](std::string* e) { (*e)[0] ^= 1; }).ok());
   EXPECT_EQ(decoded.find("MARKER"), std::string::npos);
   EXPECT_FALSE(RoundTrip(sealed, sealed, 3, 3, 1, json, row, &decoded, [](std::string* e) {
-                 char& tag = (*e)[e->size() - kAccessTrailerBytes - 1];
+                 char& tag = (*e)[e->size() - kFillTimeBytes - kAccessTrailerBytes - 1];
                  tag = static_cast<char>(tag ^ 0x40);
                }).ok());
   // Moved to another id, or shown as another version.
@@ -199,13 +204,14 @@ TEST_F(DocumentEntryTest, ATamperedOrRelabelledSealedEntryIsNeverShown) {
   const EntryCodec other(EntryCipher::FromHexKey(std::string(64, 'a')));
   EXPECT_FALSE(RoundTrip(other, sealed, 3, 3, 1, json, row, &decoded).ok());
   // Too short to be an entry at all, or a trailer that does not add up.
-  char tiny[kAccessTrailerBytes] = {};
+  constexpr size_t kShortest = kAccessTrailerBytes + kFillTimeBytes;
+  char tiny[kShortest] = {};
   size_t bytes = 0;
-  EXPECT_FALSE(sealed.DecodeInPlace(3, 1, tiny, kAccessTrailerBytes, &bytes).ok());
-  EXPECT_FALSE(EntryCodec().DecodeInPlace(3, 1, tiny, kAccessTrailerBytes - 1, &bytes).ok());
-  EXPECT_FALSE(EntryCodec().DecodeInPlace(3, 1, tiny, kAccessTrailerBytes, &bytes).ok());  // length 0
+  EXPECT_FALSE(sealed.DecodeInPlace(3, 1, tiny, kShortest, &bytes).ok());
+  EXPECT_FALSE(EntryCodec().DecodeInPlace(3, 1, tiny, kShortest - 1, &bytes).ok());
+  EXPECT_FALSE(EntryCodec().DecodeInPlace(3, 1, tiny, kShortest, &bytes).ok());  // length 0
   tiny[kAccessTrailerBytes - 1] = static_cast<char>(kAccessFieldsMaxBytes + 1);
-  EXPECT_FALSE(EntryCodec().DecodeInPlace(3, 1, tiny, kAccessTrailerBytes, &bytes).ok());
+  EXPECT_FALSE(EntryCodec().DecodeInPlace(3, 1, tiny, kShortest, &bytes).ok());
   EXPECT_EQ(EntryCipher::FromHexKey("not hex"), nullptr);
 }
 

@@ -27,6 +27,7 @@ enum class SegmentCounter : size_t {
   kCatchUps = 11,                  // times the cache caught up with the file's change log
   kChangesApplied = 12,            // documents those catch-ups invalidated
   kResets = 13,                    // catch-ups that had to clear the cache instead
+  kTtlExpired = 14,                // hits refused for being older than the segment's TTL
 };
 
 uint64_t SegmentCounterValue(shmcache::Segment* segment, SegmentCounter counter);

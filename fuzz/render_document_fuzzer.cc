@@ -73,8 +73,8 @@ std::string RoundTrip(const docstore::EntryCodec& codec, const std::string& json
   const uint64_t id = 1;
   const auto version = static_cast<uint64_t>(row.version);
   std::string entry;
-  FUZZ_CHECK(codec.Encode(id, version, std::string_view(json).substr(0, row.head_bytes), row.access, &entry).ok());
-  if (flip != 0) entry[flip % (entry.size() - docstore::kAccessTrailerBytes)] ^= 1;
+  FUZZ_CHECK(codec.Encode(id, version, std::string_view(json).substr(0, row.head_bytes), row.access, 0, &entry).ok());
+  if (flip != 0) entry[flip % (entry.size() - docstore::kAccessTrailerBytes - docstore::kFillTimeBytes)] ^= 1;
   size_t json_bytes = 0;
   if (!codec.DecodeInPlace(id, version, entry.data(), entry.size(), &json_bytes).ok()) return "(refused)";
   FUZZ_CHECK(json_bytes <= entry.size());

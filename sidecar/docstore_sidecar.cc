@@ -16,6 +16,11 @@
 //                       key (SQLCipher 3 databases: --cipher-compatibility 3)
 //     --verbose         one line per flush (otherwise one line per error)
 //     --version         the version, and the SQLite/SQLCipher it is linked with
+//   docstore-sidecar --list-segments [--remove-orphans] [--under DIR]
+//                       every docstore segment on the host (--under: of the
+//                       databases under DIR), its database and whether that
+//                       still exists; removes the orphans that no process
+//                       uses (segment_list.h)
 //
 // One runs per database file on a host (--once aside): a second one says
 // which is running and exits 1. Until the database exists and has docstore's
@@ -54,6 +59,7 @@
 #include "access_flusher.h"
 #include "docstore_version.h"
 #include "document_cache.h"
+#include "segment_list.h"
 #include "sqlite_api.h"
 #include "sqlite_util.h"
 
@@ -73,6 +79,9 @@ void RequestStop(int) { stop_requested = true; }
 
 struct Options {
   std::string database;
+  bool list_segments = false;
+  bool remove_orphans = false;
+  std::string under;
   int interval_ms = 100;
   int fill_percent = 50;
   bool once = false;
@@ -95,7 +104,8 @@ struct Options {
                "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--verbose] [--version]\n"
                "                        [--key-file PATH | --key-fd N] [--raw-key]\n"
                "                        [--cipher-compatibility 3|4] [--kdf-iter N] [--cipher-page-size N]\n"
-               "                        DATABASE\n");
+               "                        DATABASE\n"
+               "       docstore-sidecar --list-segments [--remove-orphans] [--under DIR]\n");
   std::exit(problem != nullptr ? 2 : 0);
 }
 
@@ -139,6 +149,12 @@ Options ParseOptions(int argc, char** argv) {
     } else if (arg == "--cipher-page-size") {
       o.cipher_page_size = ParseInt(value(), 512, 65536, "--cipher-page-size");
       if ((o.cipher_page_size & (o.cipher_page_size - 1)) != 0) Usage("--cipher-page-size must be a power of two");
+    } else if (arg == "--list-segments") {
+      o.list_segments = true;
+    } else if (arg == "--remove-orphans") {
+      o.remove_orphans = true;
+    } else if (arg == "--under") {
+      o.under = value();
     } else if (arg == "--help" || arg == "-h") {
       Usage(nullptr);
     } else if (arg == "--version") {
@@ -152,6 +168,13 @@ Options ParseOptions(int argc, char** argv) {
     } else {
       Usage("one database only");
     }
+  }
+  if ((o.remove_orphans || !o.under.empty()) && !o.list_segments) {
+    Usage("--remove-orphans and --under go with --list-segments");
+  }
+  if (o.list_segments) {
+    if (!o.database.empty()) Usage("--list-segments takes no database");
+    return o;
   }
   if (o.database.empty()) Usage("no database given");
   if (!o.key_file.empty() && o.key_fd >= 0) Usage("--key-file or --key-fd, not both");
@@ -495,6 +518,7 @@ class Sidecar {
 
 int main(int argc, char** argv) {
   const docstore::Options options = docstore::ParseOptions(argc, argv);
+  if (options.list_segments) return docstore::ListSegmentsCommand(options.remove_orphans, options.under);
   struct sigaction action {};
   action.sa_handler = docstore::RequestStop;
   sigaction(SIGTERM, &action, nullptr);

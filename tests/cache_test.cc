@@ -116,11 +116,11 @@ TEST_F(CacheTest, ASecondReadIsServedFromTheSegment) {
       db_->Query("SELECT id, bytes, version, recency, referenced FROM docstore_cache WHERE id = 1");
   ASSERT_EQ(r.rows.size(), 1u);
   // The JSON before its access fields, plus an 81-byte trailer holding them
-  // rendered (80 bytes of room and their length), and, sealed, a nonce and a
-  // tag.
+  // rendered (80 bytes of room and their length), the 8-byte fill time, and,
+  // sealed, a nonce and a tag.
   const std::string fields = ",\"access_count\":0,\"last_accessed\":null}";
   ASSERT_EQ(first.substr(first.size() - fields.size()), fields);
-  EXPECT_EQ(std::stoul(r.rows[0][1].value()) - kSealBytes, first.size() - fields.size() + 81);
+  EXPECT_EQ(std::stoul(r.rows[0][1].value()) - kSealBytes, first.size() - fields.size() + 81 + 8);
   EXPECT_EQ(r.rows[0][2].value(), "1");
   EXPECT_EQ(r.rows[0][4].value(), "1");
 }
@@ -276,6 +276,94 @@ TEST_F(CacheTest, SizesApplyToNewSegmentsAndTheFirstCreatorsSizeWins) {
     Database db(dir_ / name, true, false);
     docstore_test::RemoveSegment(Stat("segment", &db));
   }
+}
+
+TEST_F(CacheTest, DocstoreStatsSaysWhyTheSegmentHasItsSize) {
+  EXPECT_EQ(Stat("capacity_reason"), "DOCSTORE_CACHE_BYTES");
+  EXPECT_EQ(Stat("database_path"), fs::canonical(path()).string());
+  // Another process joins a segment: the size is its creator's. (Unkeyed:
+  // the shell cannot key a database.)
+  Database plain(dir_ / "plain.db", true, /*keyed=*/false);
+  plain.Value("SELECT docstore_init()");
+  const std::string segment = Stat("segment", &plain);
+  EXPECT_EQ(Stat("capacity_reason", &plain), "DOCSTORE_CACHE_BYTES");
+  EXPECT_EQ(RunShell("", dir_ / "plain.db", "SELECT value FROM docstore_stats WHERE name = 'capacity_reason';"),
+            "the segment existed: its creator's size (DOCSTORE_CACHE_BYTES)\n");
+  docstore_test::RemoveSegment(segment);
+}
+
+TEST_F(CacheTest, TheDefaultSizeFollowsTheDatabase) {
+  // Neither size set: a small database gets the least segment that holds
+  // four 1 MiB entries per shard, not 64 MiB.
+  const std::string sizes =
+      "SELECT docstore_init() > 0; SELECT doc_get(1) IS NULL;"
+      "SELECT value FROM docstore_stats WHERE name = 'segment_bytes';"
+      "SELECT value LIKE 'default: 2 x database size %.0 KiB, at least 1.0 MiB%' FROM docstore_stats"
+      " WHERE name = 'capacity_reason';"
+      "SELECT value LIKE '%, raised to 8.0 MiB to hold entries of up to 1.0 MiB' FROM docstore_stats"
+      " WHERE name = 'capacity_reason';";
+  EXPECT_EQ(RunShell("DOCSTORE_CACHE_BYTES= DOCSTORE_CACHE_MAX_ENTRY_BYTES=", dir_ / "small.db", sizes),
+            "1\n1\n8388608\n1\n1\n");
+  // With 64 KiB entries the 1 MiB floor holds.
+  EXPECT_EQ(RunShell("DOCSTORE_CACHE_BYTES= DOCSTORE_CACHE_MAX_ENTRY_BYTES=65536", dir_ / "smaller.db", sizes),
+            "1\n1\n1048576\n1\n0\n");
+  for (const char* name : {"small.db", "smaller.db"}) {
+    Database db(dir_ / name, true, false);
+    docstore_test::RemoveSegment(Stat("segment", &db));
+  }
+}
+
+TEST_F(CacheTest, CacheConfigSaysWhichSettingsApply) {
+  const fs::path db = dir_ / "config.db";
+  // RunShell puts the SQL inside double quotes.
+  auto quoted = [](std::string sql) {
+    for (size_t at = 0; (at = sql.find('"', at)) != std::string::npos; at += 2) sql.insert(at, 1, '\\');
+    return sql;
+  };
+  const std::string made = RunShell("", db, quoted(
+                                    "SELECT docstore_init();"
+                                    "SELECT docstore_cache_config(2097152, 65536, 0) LIKE "
+                                    "'%\"in_force\":{%\"segment_bytes\":2097152,%made by this process with these settings%';"));
+  EXPECT_EQ(made, docstore_test::kSchemaVersion + "\n1\n");
+  // Asked for by a process that finds the segment made: the creator's stay,
+  // and the answer says so.
+  const std::string joined = RunShell("", db, quoted(
+                                      "SELECT docstore_cache_config(4194304, 65536, 1000) LIKE "
+                                      "'{\"capacity_bytes\":4194304,%\"ttl_ms\":1000,\"in_force\":{%\"segment_bytes\":"
+                                      "2097152,%\"ttl_ms\":0,%its creator''s settings are in force%later\"}';"
+                                      "SELECT value FROM docstore_stats WHERE name = 'segment_bytes';"));
+  EXPECT_EQ(joined, "1\n2097152\n");
+  // Once this process uses a segment, setting them is an error naming what
+  // is in force.
+  const std::string late = RunShell("", db,
+                                    "SELECT doc_get(1) IS NULL; SELECT docstore_cache_config(4194304, 65536);");
+  EXPECT_NE(late.find("; in force for this database: {\"segment\":"), std::string::npos) << late;
+  EXPECT_NE(late.find("\"segment_bytes\":2097152"), std::string::npos) << late;
+  EXPECT_NE(late.find("settings apply before the first use"), std::string::npos) << late;
+  Database handle(db, true, false);
+  docstore_test::RemoveSegment(Stat("segment", &handle));
+}
+
+TEST_F(CacheTest, AnEntryOlderThanTheSegmentsTtlIsReadAgain) {
+  const fs::path db = dir_ / "ttl.db";
+  const std::string stats =
+      "SELECT name || '=' || value FROM docstore_stats WHERE name IN ('ttl_ms', 'ttl_expired', 'hits') ORDER BY name;";
+  // The creator's TTL (50 ms) is the segment's: a fill, then (sooner than
+  // 50 ms or not) a hit or an expiry.
+  const std::string first = RunShell("DOCSTORE_CACHE_TTL_MS=50", db,
+                                     "SELECT docstore_init();"
+                                     "INSERT INTO documents(id, title) VALUES (1, 'one');"
+                                     "SELECT doc_get(1) IS NOT NULL;" + stats);
+  EXPECT_EQ(first, docstore_test::kSchemaVersion + "\n1\nhits=0\nttl_expired=0\nttl_ms=50\n");
+  usleep(200 * 1000);  // past the TTL: what follows holds however long it took
+  // A process without the variable reads the same TTL; the entry, older
+  // than it, is a miss, erased, and filled again.
+  const std::string second = RunShell("", db,
+                                      "SELECT doc_get(1) IS NOT NULL;"
+                                      "SELECT count(*) FROM docstore_cache WHERE id = 1;" + stats);
+  EXPECT_EQ(second, "1\n1\nhits=0\nttl_expired=1\nttl_ms=50\n");
+  Database handle(db, true, false);
+  docstore_test::RemoveSegment(Stat("segment", &handle));
 }
 
 TEST_F(CacheTest, AnEntryLargerThanTheLimitIsServedFromTheDatabase) {

@@ -15,7 +15,7 @@
 namespace shmcache::internal {
 
 inline constexpr uint64_t kMagic = 0x3145484341434d53ull;  // "SMCACHE1" read as little-endian bytes
-inline constexpr uint32_t kLayoutVersion = 4;  // 4: the source position; 3: contiguous entries in a ring, pending tables without a lock
+inline constexpr uint32_t kLayoutVersion = 5;  // 5: the label; 4: the source position; 3: contiguous entries in a ring, pending tables without a lock
 inline constexpr uint32_t kNil = 0xFFFFFFFFu;
 inline constexpr uint64_t kPage = 4096;
 
@@ -60,6 +60,9 @@ struct alignas(64) Header {
   uint64_t arena_bytes_per_shard;
   uint32_t pending_slots_per_shard;
   uint32_t value_format;  // Options::value_format; 0 in segments of builds before it
+  std::atomic<uint32_t> label_bytes;  // of label: at most kMaxLabelBytes (read it once)
+  uint32_t reserved;
+  char label[kMaxLabelBytes];  // Options::label
   Region regions[kMaxRegions];
   std::atomic<uint64_t> user_counters[kUserCounters];
   ReaderCounters reader_counters[kReaderSlots];

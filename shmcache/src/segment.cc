@@ -118,6 +118,8 @@ struct Segment::Impl {
   uint8_t* base = nullptr;
   Limits limits{};
   Geometry geometry{};
+  std::string label;  // copied from the header once it was validated
+  bool created = false;
   // This process's slot of reader counters. A process forked after attaching
   // (a pre-forking server) must not share its parent's: the slot is chosen
   // again from the pid after every fork.
@@ -618,6 +620,10 @@ Error CheckOptions(const Options& o, Geometry* g) {
                      "capacity_bytes must be between 64 KiB and 1 TiB, got " +
                          std::to_string(o.capacity_bytes));
   }
+  if (o.label.size() > kMaxLabelBytes) {
+    return MakeError(Status::kInvalidArgument, "label must be at most " + std::to_string(kMaxLabelBytes) +
+                                                   " bytes, got " + std::to_string(o.label.size()));
+  }
   if (o.max_entry_bytes == 0 || o.max_entry_bytes > kMaxEntryLimit) {
     return MakeError(Status::kInvalidArgument, "max_entry_bytes must be between 1 and 1 GiB, got " +
                                                    std::to_string(o.max_entry_bytes));
@@ -663,6 +669,8 @@ void InitializeSegment(uint8_t* base, const Options& o, const Geometry& g) {
   header->regions[2] = Region{kRegionPending, 0, g.pending_offset, g.pending_bytes};
   header->pending_slots_per_shard = g.pending_slots_per_shard;
   header->value_format = o.value_format;
+  header->label_bytes.store(static_cast<uint32_t>(o.label.size()), std::memory_order_relaxed);
+  std::memcpy(header->label, o.label.data(), o.label.size());
   PendingTable(base + g.pending_offset, o.shard_count, g.pending_slots_per_shard)
       .Initialize(RandomInstance());
   for (auto& counter : header->user_counters) counter.store(0, std::memory_order_relaxed);
@@ -677,8 +685,9 @@ void InitializeSegment(uint8_t* base, const Options& o, const Geometry& g) {
   header->magic = kMagic;
 }
 
-// Checks a mapped header against the file's size; fills *g and *limits.
-Error ValidateHeader(const Header& h, uint64_t file_bytes, Geometry* g, Limits* limits) {
+// Checks a mapped header against the file's size; fills *g, *limits and
+// *label.
+Error ValidateHeader(const Header& h, uint64_t file_bytes, Geometry* g, Limits* limits, std::string* label) {
   if (h.magic != kMagic) return MakeError(Status::kBadMagic, "not a shmcache segment (wrong magic number)");
   if (h.layout_version != kLayoutVersion) {
     return MakeError(Status::kBadLayoutVersion,
@@ -711,9 +720,16 @@ Error ValidateHeader(const Header& h, uint64_t file_bytes, Geometry* g, Limits* 
     return MakeError(Status::kCorruptHeader,
                      "segment header's region offsets or sizes are out of range for its size");
   }
+  // Read once: whoever can write the segment could change it meanwhile.
+  const uint32_t label_bytes = h.label_bytes.load(std::memory_order_relaxed);
+  if (label_bytes > kMaxLabelBytes) {
+    return MakeError(Status::kCorruptHeader, "segment header's label is " + std::to_string(label_bytes) +
+                                                 " bytes, more than " + std::to_string(kMaxLabelBytes));
+  }
   *limits = Limits{h.segment_bytes, uint64_t{g->chunks_per_shard} * h.shard_count * h.chunk_bytes,
                    h.max_entry_bytes, h.shard_count, h.chunk_bytes, h.layout_version,
                    h.pending_slots_per_shard, h.value_format};
+  label->assign(h.label, label_bytes);
   return Error{};
 }
 
@@ -813,7 +829,7 @@ std::unique_ptr<Segment::Impl> Segment::Impl::Attach(const std::string& name, co
                                               ") never finished initialising it; remove the segment");
     return nullptr;
   }
-  *error = ValidateHeader(*header, static_cast<uint64_t>(size), &impl->geometry, &impl->limits);
+  *error = ValidateHeader(*header, static_cast<uint64_t>(size), &impl->geometry, &impl->limits, &impl->label);
   if (!error->ok()) {
     error->message = name + ": " + error->message;
     return nullptr;
@@ -924,7 +940,8 @@ std::unique_ptr<Segment> Segment::OpenOrCreate(const std::string& name, const Op
     impl->header = reinterpret_cast<Header*>(impl->base);
     impl->geometry = geometry;
     InitializeSegment(impl->base, options, geometry);
-    ValidateHeader(*impl->header, options.capacity_bytes, &impl->geometry, &impl->limits);
+    ValidateHeader(*impl->header, options.capacity_bytes, &impl->geometry, &impl->limits, &impl->label);
+    impl->created = true;
     for (uint32_t i = 0; i < options.shard_count; ++i) Impl::ResetShard(impl->ShardAt(i));
     impl->MapPendingTable();
     impl->header->state.store(kReady, std::memory_order_release);
@@ -957,6 +974,8 @@ bool Segment::Remove(const std::string& name) { return bip::shared_memory_object
 
 const std::string& Segment::name() const { return impl_->name; }
 const Limits& Segment::limits() const { return impl_->limits; }
+const std::string& Segment::label() const { return impl_->label; }
+bool Segment::created() const { return impl_->created; }
 
 // --- operations ------------------------------------------------------------
 
@@ -997,12 +1016,13 @@ Status Segment::PutIfFresh(uint64_t key, std::string_view value, uint64_t versio
   });
 }
 
-Status Segment::PatchTail(uint64_t key, std::string_view bytes) {
+Status Segment::PatchTail(uint64_t key, std::string_view bytes, uint64_t before_end) {
   Impl& impl = *impl_;
   return impl.WithEntry(key, [&](const Impl::Shard& s, uint32_t, uint32_t index) {
     const uint32_t value_bytes = impl.ValueBytes(s, index);
-    if (bytes.size() > value_bytes) return Status::kInvalidArgument;
-    std::memcpy(s.Chunk(index) + kRecordHeader + (value_bytes - bytes.size()), bytes.data(), bytes.size());
+    if (before_end > value_bytes || bytes.size() > value_bytes - before_end) return Status::kInvalidArgument;
+    std::memcpy(s.Chunk(index) + kRecordHeader + (value_bytes - before_end - bytes.size()), bytes.data(),
+                bytes.size());
     return Status::kOk;
   });
 }

@@ -259,6 +259,50 @@ TEST_F(SegmentTest, CopyOutWritesIntoTheCallersBuffer) {
   EXPECT_EQ(stats.misses, 2u);
 }
 
+TEST_F(SegmentTest, LabelIsKeptForLaterAttachersWithItsNuls) {
+  Options options = SmallOptions();
+  options.label = std::string("/srv/a.db\0second part", 22);
+  std::string name;
+  auto creator = Create(options, &name);
+  ASSERT_NE(creator, nullptr);
+  EXPECT_TRUE(creator->created());
+  EXPECT_EQ(creator->label(), options.label);
+  Error error;
+  Options other = SmallOptions();
+  other.label = "ignored: the segment exists";
+  auto attacher = Segment::OpenOrCreate(name, other, &error);
+  ASSERT_NE(attacher, nullptr) << error.message;
+  EXPECT_FALSE(attacher->created());
+  EXPECT_EQ(attacher->label(), options.label);
+  auto opened = Segment::Open(name, &error);
+  ASSERT_NE(opened, nullptr) << error.message;
+  EXPECT_EQ(opened->label(), options.label);
+}
+
+TEST_F(SegmentTest, LabelUpToItsBound) {
+  Options options = SmallOptions();
+  options.label = std::string(kMaxLabelBytes, 'x');
+  auto segment = Create(options);
+  ASSERT_NE(segment, nullptr);
+  EXPECT_EQ(segment->label(), options.label);
+  options.label.push_back('x');
+  const Error error = Segment::ValidateOptions(options);
+  EXPECT_EQ(error.status, Status::kInvalidArgument);
+  EXPECT_NE(error.message.find("label"), std::string::npos) << error.message;
+}
+
+TEST_F(SegmentTest, PatchTailBeforeTheEnd) {
+  auto segment = Create(SmallOptions());
+  ASSERT_NE(segment, nullptr);
+  ASSERT_EQ(segment->Put(9, "abcdefgh", 1), Status::kOk);
+  ASSERT_EQ(segment->PatchTail(9, "XY", 3), Status::kOk);
+  std::string value;
+  ASSERT_EQ(segment->Get(9, &value), Status::kOk);
+  EXPECT_EQ(value, "abcXYfgh");
+  EXPECT_EQ(segment->PatchTail(9, "XY", 7), Status::kInvalidArgument);
+  EXPECT_EQ(segment->PatchTail(9, "", 9), Status::kInvalidArgument);
+}
+
 TEST_F(SegmentTest, PatchTailOverwritesTheEndAcrossChunks) {
   auto segment = Create(SmallOptions());
   ASSERT_NE(segment, nullptr);
@@ -995,6 +1039,12 @@ TEST_F(BadAttachTest, OlderLayoutVersion) {
   const uint32_t version = 0;
   PokeFile(name_, offsetof(Header, layout_version), &version, sizeof version);
   ExpectRefused(Status::kBadLayoutVersion);
+}
+
+TEST_F(BadAttachTest, LabelLongerThanItsBoundIsRefused) {
+  const uint32_t label_bytes = static_cast<uint32_t>(kMaxLabelBytes) + 1;
+  PokeFile(name_, offsetof(Header, label_bytes), &label_bytes, sizeof label_bytes);
+  ExpectRefused(Status::kCorruptHeader);
 }
 
 TEST_F(BadAttachTest, TruncatedToHalf) {

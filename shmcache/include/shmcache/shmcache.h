@@ -12,7 +12,10 @@
 // foreign, older/newer, truncated or damaged segment with its own Status.
 // The header also records the caller's value format (Options::value_format):
 // OpenOrCreate refuses a segment made with another, so two builds of a caller
-// that lay out values differently never share one.
+// that lay out values differently never share one. It holds the caller's
+// label too (Options::label): up to kMaxLabelBytes of bytes, fixed at
+// creation, checked against that bound on attach and read back as a copy
+// (Segment::label()); shmcache gives it no meaning.
 //
 // Memory. Fixed at creation. Each shard's memory is a ring of small
 // chunks (Options::chunk_bytes, 32 by default); an entry is one run of
@@ -133,6 +136,9 @@ struct Error {
   bool ok() const { return status == Status::kOk; }
 };
 
+// The longest Options::label.
+inline constexpr size_t kMaxLabelBytes = 1024;
+
 struct Options {
   uint64_t capacity_bytes = 64ull << 20;  // the whole segment, header included
   uint64_t max_entry_bytes = 1ull << 20;
@@ -149,6 +155,9 @@ struct Options {
   // refuses a segment created with another (kBadValueFormat), so that two
   // builds that would misread each other's values never share one.
   uint32_t value_format = 0;
+  // The caller's bytes (any, NULs included), at most kMaxLabelBytes, kept in
+  // the header for whoever attaches later (what the segment is for, say).
+  std::string label;
 };
 
 // What the segment was created with; the same for every process attached.
@@ -280,6 +289,11 @@ class Segment {
 
   const std::string& name() const;
   const Limits& limits() const;
+  // Options::label of its creator, as validated when this process attached
+  // (never longer than kMaxLabelBytes).
+  const std::string& label() const;
+  // Whether this OpenOrCreate made the segment (false: it existed).
+  bool created() const;
   // Whether the name still leads to this segment (it was not removed, or
   // removed and made again): one lstat.
   bool StillNamed() const;
@@ -304,10 +318,10 @@ class Segment {
   Status Put(uint64_t key, std::string_view value, uint64_t version);
   // Put unless the key's shard fence is above `snapshot` (kFenced).
   Status PutIfFresh(uint64_t key, std::string_view value, uint64_t version, uint64_t snapshot);
-  // Overwrites the last bytes.size() bytes of the key's value in place,
-  // keeping its version and place: kOk, kNotFound, or kInvalidArgument when
-  // the value is shorter.
-  Status PatchTail(uint64_t key, std::string_view bytes);
+  // Overwrites bytes.size() bytes of the key's value in place, ending
+  // `before_end` bytes before its end, keeping its version and place: kOk,
+  // kNotFound, or kInvalidArgument when the value is shorter than both.
+  Status PatchTail(uint64_t key, std::string_view bytes, uint64_t before_end = 0);
   // These four return false when a shard's lock could not be taken (its
   // holder is alive and did not let go within a second; see Locking):
   // that shard was left as it was.
