@@ -74,8 +74,8 @@ bool ParseSegmentName(std::string_view text, SegmentName* name) {
 }
 
 std::string EncodeSegmentLabel(const SegmentLabel& label) {
-  const std::string tail = std::string(1, kLabelSeparator) + label.capacity_reason.substr(0, kMaxReasonBytes) +
-                           kLabelSeparator + std::to_string(label.ttl_ms);
+  std::string tail(1, kLabelSeparator);
+  tail.append(label.capacity_reason, 0, kMaxReasonBytes).append(1, kLabelSeparator).append(std::to_string(label.ttl_ms));
   const bool path_fits = label.database_path.find(kLabelSeparator) == std::string::npos &&
                          label.database_path.size() + tail.size() <= shmcache::kMaxLabelBytes;
   return (path_fits ? label.database_path : std::string()) + tail;

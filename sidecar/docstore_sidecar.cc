@@ -21,6 +21,9 @@
 //                       databases under DIR), its database and whether that
 //                       still exists; removes the orphans that no process
 //                       uses (segment_list.h)
+//   docstore-sidecar --remove-segment DATABASE
+//                       removes the database's segment unless a process uses
+//                       it (for the systemd unit's ExecStopPost)
 //
 // One runs per database file on a host (--once aside): a second one says
 // which is running and exits 1. Until the database exists and has docstore's
@@ -81,6 +84,7 @@ struct Options {
   std::string database;
   bool list_segments = false;
   bool remove_orphans = false;
+  bool remove_segment = false;
   std::string under;
   int interval_ms = 100;
   int fill_percent = 50;
@@ -105,7 +109,8 @@ struct Options {
                "                        [--key-file PATH | --key-fd N] [--raw-key]\n"
                "                        [--cipher-compatibility 3|4] [--kdf-iter N] [--cipher-page-size N]\n"
                "                        DATABASE\n"
-               "       docstore-sidecar --list-segments [--remove-orphans] [--under DIR]\n");
+               "       docstore-sidecar --list-segments [--remove-orphans] [--under DIR]\n"
+               "       docstore-sidecar --remove-segment DATABASE\n");
   std::exit(problem != nullptr ? 2 : 0);
 }
 
@@ -149,6 +154,8 @@ Options ParseOptions(int argc, char** argv) {
     } else if (arg == "--cipher-page-size") {
       o.cipher_page_size = ParseInt(value(), 512, 65536, "--cipher-page-size");
       if ((o.cipher_page_size & (o.cipher_page_size - 1)) != 0) Usage("--cipher-page-size must be a power of two");
+    } else if (arg == "--remove-segment") {
+      o.remove_segment = true;
     } else if (arg == "--list-segments") {
       o.list_segments = true;
     } else if (arg == "--remove-orphans") {
@@ -177,6 +184,7 @@ Options ParseOptions(int argc, char** argv) {
     return o;
   }
   if (o.database.empty()) Usage("no database given");
+  if (o.remove_segment) return o;
   if (!o.key_file.empty() && o.key_fd >= 0) Usage("--key-file or --key-fd, not both");
   if (!o.keyed() && (o.raw_key || o.cipher_compatibility != 0 || o.kdf_iter != 0 || o.cipher_page_size != 0)) {
     Usage("--raw-key and the cipher settings need --key-file or --key-fd");
@@ -519,6 +527,7 @@ class Sidecar {
 int main(int argc, char** argv) {
   const docstore::Options options = docstore::ParseOptions(argc, argv);
   if (options.list_segments) return docstore::ListSegmentsCommand(options.remove_orphans, options.under);
+  if (options.remove_segment) return docstore::RemoveDatabaseSegmentsCommand(options.database);
   struct sigaction action {};
   action.sa_handler = docstore::RequestStop;
   sigaction(SIGTERM, &action, nullptr);

@@ -188,4 +188,35 @@ int ListSegmentsCommand(bool remove_orphans, const std::string& under) {
   return exit_code;
 }
 
+int RemoveDatabaseSegmentsCommand(const std::string& database) {
+  struct stat st;
+  if (stat(database.c_str(), &st) != 0) {
+    std::fprintf(stderr, "docstore-sidecar: %s: %s\n", database.c_str(), std::strerror(errno));
+    return 1;
+  }
+  std::vector<SegmentReport> reports;
+  if (Status status = ListSegments(&reports); !status.ok()) {
+    std::fprintf(stderr, "docstore-sidecar: %s\n", status.message().c_str());
+    return 1;
+  }
+  int exit_code = 0;
+  size_t found = 0;
+  for (const SegmentReport& r : reports) {
+    if (!r.named || r.parts.dev != static_cast<uint64_t>(st.st_dev) || r.parts.ino != static_cast<uint64_t>(st.st_ino)) {
+      continue;
+    }
+    ++found;
+    const Status removal = RemoveUnusedSegment(r.name);
+    if (removal.ok()) {
+      std::printf("removed /dev/shm%s\n", r.name.c_str());
+    } else {
+      std::printf("kept /dev/shm%s: %s\n", r.name.c_str(),
+                  removal.IsBusy() ? "a process uses it" : removal.message().c_str());
+      if (!removal.IsBusy()) exit_code = 1;
+    }
+  }
+  if (found == 0) std::printf("no segment of %s\n", database.c_str());
+  return exit_code;
+}
+
 }  // namespace docstore

@@ -24,6 +24,15 @@ namespace docstore {
 // removal failed.
 int ListSegmentsCommand(bool remove_orphans, const std::string& under);
 
+// docstore-sidecar --remove-segment DATABASE: removes the segments of the
+// database file `database` (its device and inode, whatever the database id
+// or PID namespace) that no process has open or mapped, and says which it
+// kept. For a service's ExecStopPost, run with the privileges to remove
+// another user's file from /dev/shm (it is sticky). 0, or 1 when the
+// database cannot be found or a removal failed; a segment in use is no
+// failure.
+int RemoveDatabaseSegmentsCommand(const std::string& database);
+
 }  // namespace docstore
 
 #endif  // DOCSTORE_SIDECAR_SEGMENT_LIST_H_

@@ -105,6 +105,24 @@ kill -TERM "$sidecar_pid"
 wait "$sidecar_pid" || fail "SIGTERM: the sidecar exited $?"
 sidecar_pid=""
 echo "ok: SIGTERM: exit 0"
+# The drop-in's ExecStopPost (as root): the segment goes unless in use.
+segment="$(as_app "SELECT value FROM docstore_stats WHERE name = 'segment';")"
+[ -f "/dev/shm$segment" ] || fail "no segment $segment"
+as_app "SELECT doc_get(1) IS NOT NULL; SELECT 1 FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) SELECT count(*) FROM n);" >/dev/null &
+holder=$!
+for _ in $(seq 300); do
+  reader="$(env -u LD_PRELOAD pgrep -u "$app" -x sqlite3 || true)"
+  [ -n "$reader" ] && grep -qs -- "$segment" "/proc/$reader/maps" && break
+  sleep 0.1
+done
+out="$("$work/docstore-sidecar" --remove-segment "$db")"
+echo "$out" | grep -q "^kept /dev/shm$segment: a process uses it" || fail "--remove-segment with a reader attached: $out"
+env -u LD_PRELOAD pkill -KILL -u "$app" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+out="$("$work/docstore-sidecar" --remove-segment "$db")"
+[ "$out" = "removed /dev/shm$segment" ] || fail "--remove-segment: $out"
+[ ! -e "/dev/shm$segment" ] || fail "the segment is still there"
+echo "ok: ExecStopPost=+docstore-sidecar --remove-segment: kept while in use, then removed"
 
 # 4. A key file root:docstore 0640 (the usual Debian practice) is the
 # service's to read; 0644 is refused.
