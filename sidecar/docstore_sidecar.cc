@@ -14,6 +14,9 @@
 //                       the cipher settings the application applies after its
 //                       key (SQLCipher 3 databases: --cipher-compatibility 3)
 //     --verbose         one line per flush (otherwise one line per error)
+//     --metrics-listen HOST:PORT   serve GET /metrics (Prometheus) on HOST:PORT
+//     --metrics-file PATH          write the same text to PATH (node_exporter's
+//                       textfile collector); both in metrics_server.h
 //     --version         the version, and the SQLite/SQLCipher it is linked with
 //
 // One runs per database file on a host (--once aside): a second one says
@@ -51,6 +54,7 @@
 #include "access_flusher.h"
 #include "docstore_version.h"
 #include "document_cache.h"
+#include "metrics_server.h"
 #include "sqlite_api.h"
 #include "sqlite_util.h"
 
@@ -81,6 +85,8 @@ struct Options {
   int cipher_compatibility = 0;
   int kdf_iter = 0;
   int cipher_page_size = 0;
+  std::string metrics_listen;
+  std::string metrics_file;
 
   bool keyed() const { return !key_file.empty() || key_fd >= 0; }
 };
@@ -92,6 +98,7 @@ struct Options {
                "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--verbose] [--version]\n"
                "                        [--key-file PATH | --key-fd N] [--raw-key]\n"
                "                        [--cipher-compatibility 3|4] [--kdf-iter N] [--cipher-page-size N]\n"
+               "                        [--metrics-listen HOST:PORT] [--metrics-file PATH]\n"
                "                        DATABASE\n");
   std::exit(problem != nullptr ? 2 : 0);
 }
@@ -136,6 +143,13 @@ Options ParseOptions(int argc, char** argv) {
     } else if (arg == "--cipher-page-size") {
       o.cipher_page_size = ParseInt(value(), 512, 65536, "--cipher-page-size");
       if ((o.cipher_page_size & (o.cipher_page_size - 1)) != 0) Usage("--cipher-page-size must be a power of two");
+    } else if (arg == "--metrics-listen") {
+      o.metrics_listen = value();
+      std::string host;
+      int port = 0;
+      if (const Status s = ParseListenAddress(o.metrics_listen, &host, &port); !s.ok()) Usage(s.message().c_str());
+    } else if (arg == "--metrics-file") {
+      o.metrics_file = value();
     } else if (arg == "--help" || arg == "-h") {
       Usage(nullptr);
     } else if (arg == "--version") {
@@ -154,6 +168,9 @@ Options ParseOptions(int argc, char** argv) {
   if (!o.key_file.empty() && o.key_fd >= 0) Usage("--key-file or --key-fd, not both");
   if (!o.keyed() && (o.raw_key || o.cipher_compatibility != 0 || o.kdf_iter != 0 || o.cipher_page_size != 0)) {
     Usage("--raw-key and the cipher settings need --key-file or --key-fd");
+  }
+  if (o.once && (!o.metrics_listen.empty() || !o.metrics_file.empty())) {
+    Usage("--metrics-listen and --metrics-file are for a sidecar that keeps running, not --once");
   }
   return o;
 }
@@ -283,7 +300,7 @@ void DismissCallers(int claim) {
 
 class Sidecar {
  public:
-  explicit Sidecar(Options options) : o_(std::move(options)) {}
+  explicit Sidecar(Options options) : o_(std::move(options)), metrics_(o_.database) {}
   ~Sidecar() {
     if (db_ != nullptr) sqlite3_close(db_);
   }
@@ -313,6 +330,10 @@ class Sidecar {
       std::fprintf(stderr, "docstore-sidecar: %s\n", error.c_str());
       return 1;
     }
+    if (const Status status = metrics_.Start(o_.metrics_listen, o_.metrics_file); !status.ok()) {
+      std::fprintf(stderr, "docstore-sidecar: %s\n", status.message().c_str());
+      return 1;
+    }
     auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
     while (!stop_requested) {
       DismissCallers(claim);
@@ -330,6 +351,7 @@ class Sidecar {
           last_attempt = now;
         }
       }
+      if (due) metrics_.Tick();
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(o_.interval_ms, 10)));
     }
     if (cache_ == nullptr) return 0;
@@ -380,12 +402,14 @@ class Sidecar {
                      status.message().c_str());
       }
       waiting_for_ = status.message();
+      metrics_.Waiting(waiting_for_);
       return true;
     }
     if (!status.ok()) {
       std::fprintf(stderr, "docstore-sidecar: cannot use the shared segment of %s: %s\n", o_.database.c_str(),
                    status.message().c_str());
     }
+    if (status.ok()) metrics_.Attached(cache_);
     return status.ok();
   }
 
@@ -445,6 +469,7 @@ class Sidecar {
   sqlite3* db_ = nullptr;
   std::string database_id_;
   std::shared_ptr<DocumentCache> cache_;  // null until the segment exists
+  SidecarMetrics metrics_;                 // --metrics-listen, --metrics-file
   std::string waiting_for_;  // why there was no segment to use, last said
   std::string last_error_;
 };
