@@ -55,7 +55,7 @@ struct MetricsInput {
   // Whether a sidecar flushes the database, when the caller knows (the
   // sidecar itself); otherwise judged by the segment's heartbeat.
   std::optional<bool> sidecar_up;
-  int64_t now_ms = 0;                 // the wall clock, in milliseconds since the epoch
+  int64_t now_ms = 0;  // the wall clock, in milliseconds since the epoch
 };
 
 // One sample: its labels beyond `database` (`name="value",...`, escaped; or
@@ -67,10 +67,15 @@ struct MetricSample {
 
 struct MetricDefinition {
   std::string_view name;
-  std::string_view type;    // "counter" or "gauge"
+  std::string_view type;  // "counter" or "gauge"
   std::string_view help;
-  std::string_view source;  // where the number comes from, in docstore_stats' terms
-  std::vector<MetricSample> (*samples)(const MetricsInput& input);  // none: not shown
+  std::string_view source;  // where the number comes from: docstore_stats' row(s)
+  // Most are one unlabelled sample: a segment's number divided by `divisor`
+  // (1000: milliseconds shown as seconds), none without a segment.
+  uint64_t (*number)(const CacheStats& stats) = nullptr;
+  uint64_t divisor = 1;
+  // The others' samples; none: not shown.
+  std::vector<MetricSample> (*samples)(const MetricsInput& input) = nullptr;
 };
 
 extern const std::span<const MetricDefinition> kMetricDefinitions;

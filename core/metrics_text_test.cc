@@ -3,6 +3,7 @@
 // and the values a real segment's counters give.
 #include "metrics_text.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <memory>
@@ -10,8 +11,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "clock.h"
 #include "docstore_version.h"

@@ -1,6 +1,7 @@
 #include "metrics_server.h"
 
 #include <fcntl.h>
+#include <httplib.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <httplib.h>
 #include <utility>
 
 #include "clock.h"
@@ -33,8 +33,8 @@ std::string AbsolutePath(const std::string& path) {
 Status WriteWhole(const std::string& path, const std::string& text) {
   const std::string temporary = path + ".tmp";
   auto failed = [&](const char* what) {
-    const Status status = Status::Error(std::string("cannot ") + what + " the metrics file " + temporary + ": " +
-                                        std::strerror(errno));
+    const Status status =
+        Status::Error(std::string("cannot ") + what + " the metrics file " + temporary + ": " + std::strerror(errno));
     unlink(temporary.c_str());
     return status;
   };
@@ -80,8 +80,7 @@ Status ParseListenAddress(std::string_view text, std::string* host, int* port) {
   char* end = nullptr;
   const long value = std::strtol(digits.c_str(), &end, 10);
   if (digits.empty() || *end != '\0' || value < 1 || value > 65535) {
-    return Status::InvalidArgument("--metrics-listen: the port must be a number from 1 to 65535, not '" + digits +
-                                   "'");
+    return Status::InvalidArgument("--metrics-listen: the port must be a number from 1 to 65535, not '" + digits + "'");
   }
   *host = std::string(name);
   *port = static_cast<int>(value);
