@@ -6,8 +6,9 @@
 # on docstore_metrics() (docstore.so in sqlite3, docstore_sqlcipher.so in the
 # sqlcipher shell), which must pass with no lint message; a Prometheus server
 # on a loopback port scraping the sidecar every second answers
-# docstore_cache_requests_total with the test's hits and misses. Usage errors
-# of --metrics-listen exit 2; a port in use is refused.
+# docstore_cache_requests_total with the test's hits and misses. Before a
+# segment exists the sidecar serves docstore_cache_up 0 with the reason.
+# Usage errors of --metrics-listen exit 2; a port in use is refused.
 set -euo pipefail
 sidecar="$1" build="$2"
 work="$(mktemp -d)"
@@ -115,8 +116,24 @@ grep -q "^docstore_cache_requests_total{database=\"$(cd "$work" && pwd -P)/ciphe
   "$work/sqlcipher.prom" || fail "docstore_metrics() in sqlcipher: $(cat "$work/sqlcipher.prom")"
 lint "docstore_metrics() in sqlcipher (docstore_sqlcipher.so)" "$work/sqlcipher.prom"
 
-# A port in use is refused: another sidecar (another database) on this one.
+# Before its database has a segment, a sidecar serves docstore_cache_up 0
+# with the reason, and docstore_sidecar_up 1 (a copy: another inode, no segment).
 cp "$work/cipher.db" "$work/other.db"
+other_port="$(free_port)"
+"$sidecar" --metrics-listen "127.0.0.1:$other_port" "$work/other.db" 2>/dev/null &
+other_pid=$!
+pids+=("$other_pid")
+other_label="database=\"$(cd "$work" && pwd -P)/other.db\""
+other_serves() { curl -sf "http://127.0.0.1:$other_port/metrics" >"$work/other.prom" && grep -qxF "$1" "$work/other.prom"; }
+wait_for "the sidecar of other.db serving" other_serves "docstore_sidecar_up{$other_label} 1"
+grep -q "^docstore_cache_up{$other_label,reason=\"no segment: .*\"} 0$" "$work/other.prom" ||
+  fail "no segment yet: $(cat "$work/other.prom")"
+! grep -q "^docstore_cache_requests_total" "$work/other.prom" || fail "counters without a segment"
+lint "GET /metrics before a segment exists" "$work/other.prom"
+kill -TERM "$other_pid"
+wait "$other_pid" || fail "the sidecar of other.db exited $? on SIGTERM"
+
+# A port in use is refused: another sidecar (another database) on this one.
 status=0
 out="$("$sidecar" --metrics-listen "127.0.0.1:$port" "$work/other.db" 2>&1)" || status=$?
 [ "$status" != 0 ] && grep -q "cannot listen on 127.0.0.1:$port.*Address already in use" <<<"$out" ||
