@@ -14,12 +14,13 @@
 // loopback, or keep the port behind a firewall.
 //
 // --metrics-file PATH writes the same text for node_exporter's textfile
-// collector after a flush interval, once a second at most: into PATH.tmp
-// (made anew, never following a link) in PATH's directory, then renamed
-// over PATH, so a reader sees the old text or the new, never a part. It is
-// not fsynced: a metrics file need not survive a crash, and its mtime
-// (node_textfile_mtime_seconds) says how fresh it is. The last one written,
-// when the sidecar stops, says docstore_sidecar_up 0.
+// collector after a flush interval, once a second at most: into PATH.tmp in
+// PATH's directory (made anew, never through a link; mode 0644 less the
+// umask, for node_exporter's user), then renamed over PATH, so a reader sees
+// the old text or the new, never a part. It is not fsynced: a metrics file
+// need not survive a crash, and its mtime (node_textfile_mtime_seconds) says
+// how fresh it is. The last one written, when the sidecar stops, says
+// docstore_sidecar_up 0.
 //
 // Until the database's segment exists the metrics are docstore_cache_up 0
 // with the reason, and docstore_sidecar_up 1.

@@ -22,8 +22,9 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-# Go programs get no sanitizer runtime (the ASan tree preloads it for the shells).
-go_tool() { env -u LD_PRELOAD "$@"; }
+# The tools run without the sanitizer runtime that the ASan tree preloads for
+# the shells (the Go programs need none; curl hangs under it).
+tool() { env -u LD_PRELOAD "$@"; }
 sql() { sqlite3 -batch "$work/docs.db" ".load $build/docstore" "$@"; }
 # A TCP port free on the loopback interface now.
 free_port() {
@@ -42,7 +43,7 @@ wait_for() {
 # lint NAME FILE: promtool check metrics finds nothing to say.
 lint() {
   local out
-  out="$(go_tool promtool check metrics <"$2" 2>&1)" || fail "promtool check metrics rejects $1: $out"
+  out="$(tool promtool check metrics <"$2" 2>&1)" || fail "promtool check metrics rejects $1: $out"
   [ -z "$out" ] || fail "promtool check metrics has lint messages for $1: $out"
   echo "promtool check metrics ($1): passed, no messages"
 }
@@ -74,12 +75,12 @@ mkdir "$work/textfile"
 sidecar_pid=$!
 pids+=("$sidecar_pid")
 metrics_url="http://127.0.0.1:$port/metrics"
-serves() { curl -sf "$metrics_url" | grep -qxF "$1"; }
+serves() { tool curl -sf "$metrics_url" | grep -qxF "$1"; }
 # Attached, and every access flushed: the numbers stand still from here on.
 wait_for "the sidecar attached" serves "docstore_cache_up{$label} 1"
 wait_for "accesses flushed" serves "docstore_access_pending{$label} 0"
 
-curl -sf -D "$work/headers" "$metrics_url" >"$work/http.prom"
+tool curl -sf -D "$work/headers" "$metrics_url" >"$work/http.prom"
 echo "--- curl -s 127.0.0.1:$port/metrics | head -30"
 head -30 "$work/http.prom"
 echo "---"
@@ -92,7 +93,7 @@ for line in "docstore_cache_requests_total{$label,result=\"hit\"} $hits" \
   grep -qxF "$line" "$work/http.prom" || fail "not served: $line"
 done
 lint "GET /metrics" "$work/http.prom"
-status="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/other")"
+status="$(tool curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/other")"
 [ "$status" = 404 ] || fail "GET /other answered $status"
 
 # The file: the same text, rewritten after the flushes.
@@ -124,7 +125,7 @@ other_port="$(free_port)"
 other_pid=$!
 pids+=("$other_pid")
 other_label="database=\"$(cd "$work" && pwd -P)/other.db\""
-other_serves() { curl -sf "http://127.0.0.1:$other_port/metrics" >"$work/other.prom" && grep -qxF "$1" "$work/other.prom"; }
+other_serves() { tool curl -sf "http://127.0.0.1:$other_port/metrics" >"$work/other.prom" && grep -qxF "$1" "$work/other.prom"; }
 wait_for "the sidecar of other.db serving" other_serves "docstore_sidecar_up{$other_label} 1"
 grep -q "^docstore_cache_up{$other_label,reason=\"no segment: .*\"} 0$" "$work/other.prom" ||
   fail "no segment yet: $(cat "$work/other.prom")"
@@ -150,13 +151,14 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$port']
 EOF
+# Not through tool(): $! must be prometheus itself, for the kill at exit.
 env -u LD_PRELOAD prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus-data" \
   --web.listen-address="127.0.0.1:$prometheus_port" --log.level=warn 2>"$work/prometheus.log" &
 pids+=("$!")
 query="http://127.0.0.1:$prometheus_port/api/v1/query?query=docstore_cache_requests_total"
 # The value Prometheus holds for result=$1 (nothing until it has scraped).
 scraped() {
-  curl -sf "$query" | /usr/bin/python3 -c '
+  tool curl -sf "$query" | /usr/bin/python3 -c '
 import json, sys
 for series in json.load(sys.stdin)["data"]["result"]:
     if series["metric"].get("result") == sys.argv[1]:
