@@ -242,10 +242,20 @@ CacheStats DocumentCache::Stats() {
   s.flush_failures = counter(SegmentCounter::kFlushFailures);
   s.inline_flushes = counter(SegmentCounter::kInlineFlushes);
   s.last_flush_ms = counter(SegmentCounter::kLastFlushMs);
-  const auto now_ms = static_cast<uint64_t>(NowMilliseconds());
-  s.flush_lag_ms = s.pending.accesses == 0 || s.last_flush_ms == 0 || now_ms < s.last_flush_ms
+  // How long an access may have waited (metrics_text.h): since the last
+  // flush, or before any, since the oldest waiting document's latest access
+  // (the segment keeps no older time).
+  const int64_t now_ms = NowMilliseconds();
+  int64_t waiting_since_ms = static_cast<int64_t>(s.last_flush_ms);
+  if (s.pending.accesses != 0 && waiting_since_ms == 0) {
+    waiting_since_ms = now_ms;
+    segment->ForEachPending([&](const shmcache::PendingAccess& a) {
+      if (a.last_ms > 0) waiting_since_ms = std::min(waiting_since_ms, a.last_ms);
+    });
+  }
+  s.flush_lag_ms = s.pending.accesses == 0 || now_ms < waiting_since_ms
                        ? 0
-                       : now_ms - s.last_flush_ms;
+                       : static_cast<uint64_t>(now_ms - waiting_since_ms);
   s.sidecar_pid = counter(SegmentCounter::kSidecarPid);
   s.sidecar_heartbeat_ms = counter(SegmentCounter::kSidecarHeartbeatMs);
   s.catch_ups = counter(SegmentCounter::kCatchUps);

@@ -110,7 +110,7 @@ struct CacheStats {
   uint64_t flush_failures = 0;
   uint64_t inline_flushes = 0;
   uint64_t last_flush_ms = 0;  // 0: never
-  uint64_t flush_lag_ms = 0;   // since the last flush while accesses wait; 0 when none do
+  uint64_t flush_lag_ms = 0;   // how long an access may have waited (metrics_text.h); 0: none waits
   uint64_t sidecar_pid = 0;    // 0: none seen
   uint64_t sidecar_heartbeat_ms = 0;
   uint64_t catch_ups = 0;        // times the cache caught up with the change log

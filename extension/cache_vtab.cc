@@ -3,6 +3,7 @@
 //   SELECT id, bytes, version, recency, referenced FROM docstore_cache;
 //   SELECT * FROM docstore_cache WHERE id = 42;      -- one lookup, not a scan
 //   SELECT value FROM docstore_stats WHERE name = 'hit_ratio';
+//   SELECT docstore_metrics();   -- the same numbers for Prometheus (text format 0.0.4)
 //
 // docstore_cache has one row per cached document of this database: the
 // bytes of its JSON, the document version it holds, its recency (its rank in
@@ -10,7 +11,10 @@
 // since eviction last passed it (referenced: such an entry gets a second
 // chance). Per-entry hit counts are not kept: a hit writes nothing shared. docstore_stats is the
 // segment's counters, the same in every process, plus why the cache is off
-// when it is (cache_status).
+// when it is (cache_status). docstore_metrics() renders them as
+// core/metrics_text.h says, as docstore-sidecar --metrics-listen serves them,
+// for a process that runs no sidecar (a cron job can write them to
+// node_exporter's textfile directory).
 #include "cache_vtab.h"
 
 #include <string>
@@ -18,11 +22,17 @@
 
 #include "cache_settings.h"
 #include "clock.h"
+#include "metrics_text.h"
 #include "name_value_vtab.h"
 #include "sql_values.h"
 
 namespace docstore {
 namespace {
+
+// Why this connection's reads are not served from the attached cache, or "".
+const std::string& CacheOff(const CacheClient& client, const CacheStats& s) {
+  return !s.reads_off.empty() ? s.reads_off : client.watch_off();
+}
 
 // docstore_stats's rows, from the numbers core gives.
 NameValueRows StatsRows(ConnectionState* state) {
@@ -37,10 +47,8 @@ NameValueRows StatsRows(ConnectionState* state) {
     auto time_or_null = [](uint64_t ms) { return ms == 0 ? NameValue() : NameValue(IsoTime(static_cast<int64_t>(ms))); };
     const uint64_t lookups = s.cache.hits + s.cache.misses;
     const double ratio = lookups == 0 ? 0.0 : static_cast<double>(s.cache.hits) / static_cast<double>(lookups);
-    const std::string status = !s.reads_off.empty()          ? s.reads_off
-                               : !client.watch_off().empty() ? client.watch_off()
-                               : s.sealed                    ? "on (entries sealed with AES-256-GCM)"
-                                                             : "on";
+    const std::string& off = CacheOff(client, s);
+    const std::string status = !off.empty() ? off : s.sealed ? "on (entries sealed with AES-256-GCM)" : "on";
     rows = {
         {"cache_status", status},
         {"access_counting", client.counting_off().empty() ? std::string("on") : client.counting_off()},
@@ -92,6 +100,25 @@ NameValueRows StatsRows(ConnectionState* state) {
     rows.emplace_back("settings_error", error);
   }
   return rows;
+}
+
+void Metrics(sqlite3_context* ctx, int, sqlite3_value**) {
+  auto* state = static_cast<ConnectionState*>(sqlite3_user_data(ctx));
+  CacheClient& client = state->cache();
+  MetricsInput input;
+  const char* path = sqlite3_db_filename(state->db(), "main");
+  input.database = path != nullptr ? path : "";
+  CacheStats stats;
+  if (DocumentCache* cache = client.Cache(); cache != nullptr) {
+    stats = cache->Stats();
+    input.stats = &stats;
+    input.cache_off = CacheOff(client, stats);
+  } else {
+    input.cache_off = client.unavailable();
+  }
+  input.now_ms = NowMilliseconds();
+  const std::string text = RenderMetrics(input);
+  sqlite3_result_text64(ctx, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
 enum CacheColumn { kId, kBytes, kVersion, kRecency, kReferenced };
@@ -220,7 +247,11 @@ int RegisterCacheTables(sqlite3* db, ConnectionState* state) {
   int rc = RegisterNameValueTable(db, "docstore_stats", state, StatsRows, /*close_anchor=*/false);
   if (rc != SQLITE_OK) return rc;
   state->Retain();
-  return sqlite3_create_module_v2(db, "docstore_cache", &kCacheModule, state, ConnectionState::Release);
+  rc = sqlite3_create_module_v2(db, "docstore_cache", &kCacheModule, state, ConnectionState::Release);
+  if (rc != SQLITE_OK) return rc;
+  state->Retain();
+  return sqlite3_create_function_v2(db, "docstore_metrics", 0, SQLITE_UTF8, state, Metrics, nullptr, nullptr,
+                                    ConnectionState::Release);
 }
 
 }  // namespace docstore

@@ -1,4 +1,5 @@
-// docstore_cache and docstore_stats: looking inside the shared cache.
+// docstore_cache, docstore_stats and docstore_metrics(): looking inside the
+// shared cache.
 #ifndef DOCSTORE_EXTENSION_CACHE_VTAB_H_
 #define DOCSTORE_EXTENSION_CACHE_VTAB_H_
 

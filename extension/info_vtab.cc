@@ -10,16 +10,22 @@
 //   build            sqlite | sqlcipher
 //   built_against    3.40.1
 //   runtime          3.40.1
+//   cipher_runtime   4.6.1 community | none   (PRAGMA cipher_version: the SQLCipher loaded into)
 //   schema_version   3          (PRAGMA user_version; 0 before docstore_init)
 //   schema_latest    3          (what docstore_init() migrates to)
 //   fulltext         fts5 | fts4 | none
+//   segment_layout   4          (the shared segments' layout this build makes and reads)
+//   value_format     2          (the cache entries' format: another build's segment is refused)
 #include "info_vtab.h"
 
 #include <string>
 
 #include "build_info.h"
+#include "document_entry.h"
 #include "name_value_vtab.h"
 #include "schema.h"
+#include "shmcache/shmcache.h"
+#include "sqlite_util.h"
 
 namespace docstore {
 namespace {
@@ -30,15 +36,19 @@ NameValueRows InfoRows(ConnectionState* state) {
   const NameValue schema_version_value =
       ReadSchemaVersion(db, &schema_version) ? NameValue(int64_t{schema_version}) : NameValue("unreadable");
   const std::string fulltext = FulltextModule(db);
+  const std::string cipher = QueryText(db, "PRAGMA cipher_version");
   return {
       {"extension", kDocstoreVersion},
       {"commit", kDocstoreCommit},
       {"build", kBuildVariant},
       {"built_against", kBuiltAgainstVersion},
       {"runtime", sqlite3_libversion()},
+      {"cipher_runtime", cipher.empty() ? std::string("none") : cipher},
       {"schema_version", schema_version_value},
       {"schema_latest", int64_t{LatestSchemaVersion()}},
       {"fulltext", fulltext.empty() ? std::string("none") : fulltext},
+      {"segment_layout", int64_t{shmcache::LayoutVersion()}},
+      {"value_format", int64_t{kEntryFormat}},
   };
 }
 

@@ -7,14 +7,17 @@ DOCSTORE_PACKAGES=(
   sqlite3 libsqlite3-dev
   sqlcipher libsqlcipher-dev
   libboost-dev libssl-dev
+  libcpp-httplib-dev
   python3
 )
-# And what the tests add: GoogleTest, the Node clients, and the tools that
-# build and check the packages (scripts/package, tests/packaging).
+# And what the tests add: GoogleTest, the Node clients, the tools that
+# build and check the packages (scripts/package, tests/packaging), and
+# Prometheus with promtool (tests/clients/metrics_test.sh).
 DOCSTORE_TEST_PACKAGES=(
   libgtest-dev nodejs
   dpkg-dev lintian
   python3-venv python3-pip python3-setuptools python3-wheel
+  prometheus curl
 )
 # And what scripts/fuzz adds: clang with libFuzzer and the sanitizer runtimes.
 DOCSTORE_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)

@@ -15,6 +15,9 @@
 //                       the cipher settings the application applies after its
 //                       key (SQLCipher 3 databases: --cipher-compatibility 3)
 //     --verbose         one line per flush (otherwise one line per error)
+//     --metrics-listen HOST:PORT   serve GET /metrics (Prometheus) on HOST:PORT
+//     --metrics-file PATH          write the same text to PATH (node_exporter's
+//                       textfile collector); both in metrics_server.h
 //     --version         the version, and the SQLite/SQLCipher it is linked with
 //   docstore-sidecar --list-segments [--remove-orphans] [--under DIR]
 //                       every docstore segment on the host (--under: of the
@@ -62,6 +65,7 @@
 #include "access_flusher.h"
 #include "docstore_version.h"
 #include "document_cache.h"
+#include "metrics_server.h"
 #include "segment_list.h"
 #include "sqlite_api.h"
 #include "sqlite_util.h"
@@ -97,6 +101,8 @@ struct Options {
   int cipher_compatibility = 0;
   int kdf_iter = 0;
   int cipher_page_size = 0;
+  std::string metrics_listen;
+  std::string metrics_file;
 
   bool keyed() const { return !key_file.empty() || key_fd >= 0; }
 };
@@ -108,6 +114,7 @@ struct Options {
                "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--verbose] [--version]\n"
                "                        [--key-file PATH | --key-fd N] [--raw-key]\n"
                "                        [--cipher-compatibility 3|4] [--kdf-iter N] [--cipher-page-size N]\n"
+               "                        [--metrics-listen HOST:PORT] [--metrics-file PATH]\n"
                "                        DATABASE\n"
                "       docstore-sidecar --list-segments [--remove-orphans] [--under DIR]\n"
                "       docstore-sidecar --remove-segment DATABASE\n");
@@ -162,6 +169,13 @@ Options ParseOptions(int argc, char** argv) {
       o.remove_orphans = true;
     } else if (arg == "--under") {
       o.under = value();
+    } else if (arg == "--metrics-listen") {
+      o.metrics_listen = value();
+      std::string host;
+      int port = 0;
+      if (const Status s = ParseListenAddress(o.metrics_listen, &host, &port); !s.ok()) Usage(s.message().c_str());
+    } else if (arg == "--metrics-file") {
+      o.metrics_file = value();
     } else if (arg == "--help" || arg == "-h") {
       Usage(nullptr);
     } else if (arg == "--version") {
@@ -188,6 +202,9 @@ Options ParseOptions(int argc, char** argv) {
   if (!o.key_file.empty() && o.key_fd >= 0) Usage("--key-file or --key-fd, not both");
   if (!o.keyed() && (o.raw_key || o.cipher_compatibility != 0 || o.kdf_iter != 0 || o.cipher_page_size != 0)) {
     Usage("--raw-key and the cipher settings need --key-file or --key-fd");
+  }
+  if (o.once && (!o.metrics_listen.empty() || !o.metrics_file.empty())) {
+    Usage("--metrics-listen and --metrics-file are for a sidecar that keeps running, not --once");
   }
   return o;
 }
@@ -321,7 +338,7 @@ void DismissCallers(int claim) {
 
 class Sidecar {
  public:
-  explicit Sidecar(Options options) : o_(std::move(options)) {}
+  explicit Sidecar(Options options) : o_(std::move(options)), metrics_(o_.database) {}
   ~Sidecar() {
     if (db_ != nullptr) sqlite3_close(db_);
   }
@@ -365,6 +382,10 @@ class Sidecar {
       std::fprintf(stderr, "docstore-sidecar: %s\n", error.c_str());
       return 1;
     }
+    if (const Status status = metrics_.Start(o_.metrics_listen, o_.metrics_file); !status.ok()) {
+      std::fprintf(stderr, "docstore-sidecar: %s\n", status.message().c_str());
+      return 1;
+    }
     auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
     while (!stop_requested) {
       DismissCallers(claim);
@@ -382,6 +403,7 @@ class Sidecar {
           last_attempt = now;
         }
       }
+      if (due) metrics_.Tick();
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(o_.interval_ms, 10)));
     }
     if (cache_ == nullptr) return 0;
@@ -452,12 +474,14 @@ class Sidecar {
                      status.message().c_str());
       }
       waiting_for_ = status.message();
+      metrics_.Waiting(waiting_for_);
       return true;
     }
     if (!status.ok()) {
       std::fprintf(stderr, "docstore-sidecar: cannot use the shared segment of %s: %s\n", o_.database.c_str(),
                    status.message().c_str());
     }
+    if (status.ok()) metrics_.Attached(cache_);
     return status.ok();
   }
 
@@ -517,6 +541,7 @@ class Sidecar {
   sqlite3* db_ = nullptr;
   std::string database_id_;
   std::shared_ptr<DocumentCache> cache_;  // null until the segment exists
+  SidecarMetrics metrics_;                 // --metrics-listen, --metrics-file
   std::string waiting_for_;  // why there was no database or segment to use, last said
   std::string last_error_;
 };

@@ -317,7 +317,7 @@ TEST_F(ExtensionTest, LoadingTwiceKeepsWorkingAndClosesCleanly) {
   EXPECT_NE(db_->Value("SELECT doc_get(1)"), "NULL");
   db_->Load();
   EXPECT_NE(db_->Value("SELECT doc_get(1)"), "NULL");
-  EXPECT_EQ(db_->Value("SELECT count(*) FROM docstore_info"), "8");
+  EXPECT_EQ(db_->Value("SELECT count(*) FROM docstore_info"), "11");
   // One version, the project's, in docstore_version() and docstore_info.
   EXPECT_EQ(db_->Value("SELECT docstore_version()"), DOCSTORE_VERSION);
   EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'extension'"), DOCSTORE_VERSION);
@@ -424,6 +424,39 @@ TEST_F(ExtensionTest, InfoDescribesTheBuildAndRuntime) {
   EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'build'"), "sqlite");
   EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'fulltext'"), "fts5");
 #endif
+  const std::string cipher = db_->Value("PRAGMA cipher_version");
+  EXPECT_EQ(db_->Value("SELECT value FROM docstore_info WHERE name = 'cipher_runtime'"),
+            cipher == "<no row>" || cipher == "NULL" ? "none" : cipher);
+  for (const char* name : {"segment_layout", "value_format"}) {
+    EXPECT_EQ(db_->Value(std::string("SELECT value GLOB '[1-9]*' FROM docstore_info WHERE name = '") + name + "'"), "1")
+        << name;
+  }
+}
+
+// docstore_metrics(): docstore_stats' numbers in Prometheus's text format,
+// labelled with the database's path.
+TEST_F(ExtensionTest, MetricsShowTheStatsNumbers) {
+  db_->Exec("INSERT INTO documents(id, title) VALUES (1, 'one')");
+  for (const char* sql : {"SELECT doc_get(1)", "SELECT doc_get(1)", "SELECT doc_get(1)", "SELECT doc_get(2)"}) {
+    db_->Value(sql);
+  }
+  const std::string text = db_->Value("SELECT docstore_metrics()");
+  const std::string database = "{database=\"" + path().string();
+  auto stat = [&](const char* name) {
+    return db_->Value(std::string("SELECT value FROM docstore_stats WHERE name = '") + name + "'");
+  };
+  EXPECT_NE(text.find("\ndocstore_cache_requests_total" + database + "\",result=\"hit\"} " + stat("hits") + "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\ndocstore_cache_requests_total" + database + "\",result=\"miss\"} " + stat("misses") + "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(stat("hits"), "0");
+  EXPECT_NE(text.find("\ndocstore_cache_up" + database + "\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ndocstore_access_pending" + database + "\"} " + stat("pending_accesses") + "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE docstore_cache_requests_total counter\n"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -1237,6 +1237,8 @@ std::vector<PendingBatch> AccessFlush::Freeze() { return table_->Freeze(); }
 void AccessFlush::Release(const PendingBatch& batch) { table_->Release(batch); }
 uint64_t AccessFlush::instance() const { return table_->instance(); }
 
+uint32_t LayoutVersion() { return kLayoutVersion; }
+
 std::string_view StatusName(Status status) {
   switch (status) {
     case Status::kOk: return "ok";

@@ -435,6 +435,9 @@ class SourceSync {
 };
 
 std::string_view StatusName(Status status);
+// The layout version of the segments this build makes and reads
+// (Limits::layout_version): one of another is refused (kBadLayoutVersion).
+uint32_t LayoutVersion();
 
 namespace testing {
 // When set, Put calls this while holding the shard lock, midway through
