@@ -51,6 +51,10 @@ class CacheClient {
   const std::string& watch_off() const { return watch_off_; }
   // Why accesses are not counted here ("" when they are).
   const std::string& counting_off() const { return counting_off_; }
+  // Why CacheForHit() gives nullptr now: for callers that need the cache
+  // caught up and say why they cannot go on (cache_warm.h).
+  std::string WhyNoHits();
+  sqlite3* db() const { return db_; }
 
   // The cache, if a hit may be served from it now: reads are on, this
   // connection has no write transaction open, and the cache has caught up

@@ -120,6 +120,23 @@ bool DocumentCache::Get(int64_t id, std::string* json) {
   return length != 0;
 }
 
+Status DocumentCache::ReadEntry(int64_t id, std::string* json, uint64_t* version) {
+  size_t stored = 0;
+  const auto status = segment_->CopyOut(
+      static_cast<uint64_t>(id),
+      [&](size_t bytes) {
+        stored = bytes;
+        json->resize(bytes);
+        return json->data();
+      },
+      version);
+  if (status != shmcache::Status::kOk) return Status::NotFound();
+  const size_t json_bytes = Decode(id, *version, json->data(), stored);
+  if (json_bytes == 0) return Status::Error("the entry does not decode");
+  json->resize(json_bytes);
+  return Status::Ok();
+}
+
 void DocumentCache::Fill(int64_t id, std::string_view json, const DocumentRow& row) {
   std::string entry;
   if (!row.cacheable ||

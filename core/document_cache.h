@@ -160,6 +160,10 @@ class DocumentCache {
     return status == shmcache::Status::kOk ? Decode(id, version, buffer, stored) : 0;
   }
   bool Get(int64_t id, std::string* json);
+  // For audits (cache_verify.h): the entry of `id` as its JSON, with the
+  // document version it holds. kNotFound when there is none; kError when it
+  // does not decode (then it is counted and dropped, as a hit would).
+  Status ReadEntry(int64_t id, std::string* json, uint64_t* version);
   // Caches a document rendered from a kDocumentByIdSql row (`json`, `row`),
   // unless a write newer than its snapshot fenced it or it is not cacheable
   // (both counted in fills_skipped).
