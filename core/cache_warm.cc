@@ -27,6 +27,8 @@ Status Prepare(sqlite3* db, const char* sql, sqlite3_stmt** stmt) {
 
 Status CacheWarm::Begin(CacheClient* client, uint64_t documents, std::unique_ptr<CacheWarm>* out) {
   out->reset();
+  DocumentCache* cache = client->CacheForHit();
+  if (cache == nullptr) return Status::Error("cannot warm the cache: " + client->WhyNoHits());
   sqlite3* db = client->db();
   sqlite3_stmt* ranking = nullptr;
   if (Status status = Prepare(db, kMostAccessedSql, &ranking); !status.ok()) return status;
@@ -45,7 +47,7 @@ Status CacheWarm::Begin(CacheClient* client, uint64_t documents, std::unique_ptr
     return status;
   }
   out->reset(new CacheWarm(client, std::move(ids), by_id, snapshot));
-  if (DocumentCache* cache = client->Cache()) (*out)->evictions_at_begin_ = cache->Stats().cache.evictions;
+  (*out)->evictions_at_begin_ = cache->Evictions();
   return Status::Ok();
 }
 
@@ -73,7 +75,7 @@ Status CacheWarm::Step() {
   Status status;
   std::string json;
   const size_t end = std::min(ids_.size(), next_ + kWarmBatchDocuments);
-  for (; next_ < end && status.ok(); ++next_) {
+  for (; next_ < end && status.ok() && !result_.stopped_full; ++next_) {
     const int64_t id = ids_[next_];
     shmcache::EntryInfo info;
     if (cache->Lookup(id, &info)) {
@@ -88,9 +90,9 @@ Status CacheWarm::Step() {
     }
     // Not there after a fill: refused by a fence or too large for an entry.
     if (status.ok() && cache->Lookup(id, &info)) ++result_.loaded;
+    result_.stopped_full = cache->Evictions() > evictions_at_begin_;
   }
   sqlite3_reset(snapshot_);  // the batch's read transaction ends
-  if (status.ok() && cache->Stats().cache.evictions > evictions_at_begin_) result_.stopped_full = true;
   return status;
 }
 

@@ -23,9 +23,9 @@
 //
 // Top-up: documents already cached are left as they are (counted as
 // already_cached, not loaded again), so warming a live cache costs only what
-// is missing. It stops early, saying so, as soon as the cache evicts: a
-// full cache would otherwise drop hotter documents (its own, or the
-// clients') for colder ones.
+// is missing. It stops early, saying so, at the first fill that made the
+// cache evict: a full cache would otherwise drop hotter documents (its own,
+// or the clients') for colder ones.
 #ifndef DOCSTORE_CORE_CACHE_WARM_H_
 #define DOCSTORE_CORE_CACHE_WARM_H_
 
@@ -53,15 +53,15 @@ class CacheWarm {
  public:
   // Ranks the `documents` most accessed documents of the database of
   // `client`'s connection. kInvalidArgument without a document_access table
-  // (no docstore schema).
+  // (no docstore schema); kError when the cache cannot be filled now (none,
+  // reads off, a transaction open on the connection: the message says
+  // which), as from Step.
   static Status Begin(CacheClient* client, uint64_t documents, std::unique_ptr<CacheWarm>* out);
   ~CacheWarm();
   CacheWarm(const CacheWarm&) = delete;
   CacheWarm& operator=(const CacheWarm&) = delete;
 
-  // Loads the next batch. An error when the cache cannot be filled now
-  // (none, reads off, a transaction open on the connection: the message
-  // says which).
+  // Loads the next batch; an error as Begin's.
   Status Step();
   bool done() const { return next_ >= ids_.size() || result_.stopped_full; }
   const WarmResult& result() const { return result_; }

@@ -210,6 +210,8 @@ class DocumentCache {
   void Heartbeat(pid_t pid);
   void SidecarStopped();
   uint64_t PendingFullestPercent();
+  // Entries evicted so far (a few loads per shard).
+  uint64_t Evictions() { return segment_->GetStats().evictions; }
 
   // --- Looking inside --------------------------------------------------------
   bool Lookup(int64_t id, shmcache::EntryInfo* info);

@@ -412,8 +412,7 @@ class Sidecar {
   // be done is said and left: flushing goes on.
   void BeginWarm() {
     warm_client_ = std::make_unique<CacheClient>(db_);
-    Status status = CacheWarm::Begin(warm_client_.get(), static_cast<uint64_t>(o_.warm), &warm_);
-    if (status.ok() && warm_client_->Cache() == nullptr) status = Status::Error(warm_client_->WhyNoHits());
+    const Status status = CacheWarm::Begin(warm_client_.get(), static_cast<uint64_t>(o_.warm), &warm_);
     if (!status.ok()) EndWarm(status);
   }
 
@@ -424,7 +423,7 @@ class Sidecar {
 
   void EndWarm(const Status& status) {
     if (!status.ok()) {
-      std::fprintf(stderr, "docstore-sidecar: --warm: not warming %s: %s\n", o_.database.c_str(),
+      std::fprintf(stderr, "docstore-sidecar: --warm: cannot warm %s: %s\n", o_.database.c_str(),
                    status.message().c_str());
     } else {
       const WarmResult& r = warm_->result();
@@ -435,6 +434,7 @@ class Sidecar {
                    r.stopped_full ? "; stopped when the cache began to evict (it is full)" : "");
     }
     warm_.reset();
+    warm_client_.reset();
   }
 
   // The key, then the cipher settings, as SQLCipher wants them: before the
