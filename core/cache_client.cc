@@ -164,7 +164,8 @@ std::string CacheClient::WhyNoHits() {
   return "another process holds the cache's catch-up lock and did not let go; try again";
 }
 
-Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json) {
+Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json, bool* cached) {
+  if (cached != nullptr) *cached = false;
   sqlite3_bind_int64(by_id, 1, id);
   const int rc = sqlite3_step(by_id);
   if (rc == SQLITE_DONE) return Status::NotFound();
@@ -177,7 +178,8 @@ Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* js
   if (InWriteTransaction(db_)) {
     cache->NoteFillSkipped();
   } else {
-    cache->Fill(id, *json, row);
+    const bool filled = cache->Fill(id, *json, row);
+    if (cached != nullptr) *cached = filled;
   }
   return Status::Ok();
 }

@@ -71,9 +71,10 @@ class CacheClient {
   const std::string& MainDatabaseId();
 
   // Reads document `id` with `by_id` (kDocumentByIdSql, prepared on this
-  // connection) into *json, and caches it when the fill rule allows.
-  // kNotFound when there is no such document.
-  Status ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json);
+  // connection) into *json, and caches it when the fill rule allows
+  // (*cached, if given, says whether it did). kNotFound when there is no
+  // such document.
+  Status ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json, bool* cached = nullptr);
 
   // Counts one access to document `id` (flushed later) in `cache`, what
   // Cache() gave (nullptr: nothing is counted). A full pending table is

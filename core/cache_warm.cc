@@ -48,6 +48,10 @@ Status CacheWarm::Begin(CacheClient* client, uint64_t documents, std::unique_ptr
   }
   out->reset(new CacheWarm(client, std::move(ids), by_id, snapshot));
   (*out)->evictions_at_begin_ = cache->Evictions();
+  // One walk of the cache (a lookup of each id would walk its shard each).
+  cache->ForEach([&warm = **out](const shmcache::EntryInfo& info) {
+    warm.cached_at_begin_.insert(static_cast<int64_t>(info.key));
+  });
   return Status::Ok();
 }
 
@@ -77,19 +81,19 @@ Status CacheWarm::Step() {
   const size_t end = std::min(ids_.size(), next_ + kWarmBatchDocuments);
   for (; next_ < end && status.ok() && !result_.stopped_full; ++next_) {
     const int64_t id = ids_[next_];
-    shmcache::EntryInfo info;
-    if (cache->Lookup(id, &info)) {
+    if (cached_at_begin_.count(id) != 0) {
       ++result_.already_cached;
       continue;
     }
-    status = client_->ReadThrough(by_id_, id, &json);
+    bool cached = false;
+    status = client_->ReadThrough(by_id_, id, &json, &cached);
     sqlite3_reset(by_id_);
     if (status.IsNotFound()) {
       status = Status::Ok();  // deleted since it was ranked
       continue;
     }
-    // Not there after a fill: refused by a fence or too large for an entry.
-    if (status.ok() && cache->Lookup(id, &info)) ++result_.loaded;
+    // Not cached: refused by a fence, or too large for an entry.
+    if (cached) ++result_.loaded;
     result_.stopped_full = cache->Evictions() > evictions_at_begin_;
   }
   sqlite3_reset(snapshot_);  // the batch's read transaction ends

@@ -21,7 +21,7 @@
 // is held, so writers wait for at most one batch in rollback-journal mode
 // and for nothing in WAL mode.
 //
-// Top-up: documents already cached are left as they are (counted as
+// Top-up: documents cached when it begins are left as they are (counted as
 // already_cached, not loaded again), so warming a live cache costs only what
 // is missing. It stops early, saying so, at the first fill that made the
 // cache evict: a full cache would otherwise drop hotter documents (its own,
@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <unordered_set>
 #include <vector>
 
 #include "cache_client.h"
@@ -71,6 +72,7 @@ class CacheWarm {
 
   CacheClient* const client_;
   const std::vector<int64_t> ids_;
+  std::unordered_set<int64_t> cached_at_begin_;  // what top-up leaves as it is
   sqlite3_stmt* const by_id_;     // kDocumentByIdSql
   sqlite3_stmt* const snapshot_;  // held open: the batch's read transaction
   size_t next_ = 0;

@@ -137,15 +137,16 @@ Status DocumentCache::ReadEntry(int64_t id, std::string* json, uint64_t* version
   return Status::Ok();
 }
 
-void DocumentCache::Fill(int64_t id, std::string_view json, const DocumentRow& row) {
+bool DocumentCache::Fill(int64_t id, std::string_view json, const DocumentRow& row) {
   std::string entry;
   if (!row.cacheable ||
       !codec_.Encode(static_cast<uint64_t>(id), Unsigned(row.version), json.substr(0, row.head_bytes), row.access, &entry)
            .ok()) {
     NoteFillSkipped();
-    return;
+    return false;
   }
-  segment_->PutIfFresh(static_cast<uint64_t>(id), entry, Unsigned(row.version), Unsigned(row.snapshot_clock));
+  return segment_->PutIfFresh(static_cast<uint64_t>(id), entry, Unsigned(row.version),
+                              Unsigned(row.snapshot_clock)) == shmcache::Status::kOk;
 }
 
 void DocumentCache::NoteFillSkipped() {

@@ -166,8 +166,8 @@ class DocumentCache {
   Status ReadEntry(int64_t id, std::string* json, uint64_t* version);
   // Caches a document rendered from a kDocumentByIdSql row (`json`, `row`),
   // unless a write newer than its snapshot fenced it or it is not cacheable
-  // (both counted in fills_skipped).
-  void Fill(int64_t id, std::string_view json, const DocumentRow& row);
+  // (both counted in fills_skipped). Whether it was cached.
+  bool Fill(int64_t id, std::string_view json, const DocumentRow& row);
   // A fill the caller may not make (its connection is in a write transaction).
   void NoteFillSkipped();
 
