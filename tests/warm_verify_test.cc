@@ -3,12 +3,16 @@
 // sidecar process. Built three times like cache_test (SQLite; keyed on
 // SQLCipher 3 with docstore_sqlcipher.so and on SQLCipher 4, where entries
 // are sealed); ctest runs it with a 4 MiB cache and 256 KiB entries.
+#include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -234,6 +238,42 @@ TEST_F(WarmVerifyTest, SidecarWarmCreatesTheSegmentAndLoadsTheMostAccessed) {
   ASSERT_EQ(stat(("/dev/shm" + Stat("segment")).c_str(), &segment), 0);
   EXPECT_EQ(segment.st_uid, geteuid());
   EXPECT_EQ(segment.st_mode & 0777, 0600u);
+}
+
+// Without --once: it warms from its flush loop and flushes all along.
+TEST_F(WarmVerifyTest, ARunningSidecarWarmsAndFlushes) {
+  Reboot();
+  std::string command = std::string("exec ") + DOCSTORE_SIDECAR_PATH + " --interval-ms 5 --warm 3";
+#ifdef DOCSTORE_TEST_SQLCIPHER
+  const fs::path key_file = dir_ / "key";
+  std::ofstream(key_file) << docstore_test::kTestKeyHex << "\n";
+  fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
+  command += " --key-file " + key_file.string() + " --raw-key" + kSidecarCipherArgs;
+#endif
+  const fs::path log = dir_ / "sidecar.log";
+  const pid_t sidecar = fork();
+  if (sidecar == 0) {
+    execl("/bin/sh", "sh", "-c", (command + " " + path().string() + " 2>" + log.string()).c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Once its warm is said to be done, its entries are there.
+  auto log_text = [&log] {
+    std::ifstream in(log);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  for (int i = 0; i < 3000 && log_text().find("--warm:") == std::string::npos; ++i) usleep(10000);
+  EXPECT_NE(log_text().find("--warm: loaded 3 of the 3 most accessed documents"), std::string::npos) << log_text();
+  db_.reset();
+  db_.emplace(path());
+  EXPECT_EQ(CachedIds(), "1,2,3");
+  // It flushes: doc_get's access reaches document_access.
+  db_->Value("SELECT doc_get(1)");
+  kill(sidecar, SIGTERM);
+  int status = 0;
+  waitpid(sidecar, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log_text();
+  EXPECT_EQ(db_->Value("SELECT access_count FROM document_access WHERE doc_id = 1"), "100");
 }
 
 TEST_F(WarmVerifyTest, SidecarWarmRefusesABadCount) {
