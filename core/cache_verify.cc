@@ -2,13 +2,13 @@
 
 #include <utility>
 
+#include "change_log.h"
 #include "document_entry.h"
+#include "sqlite_util.h"
 
 namespace docstore {
 namespace {
 
-// Held open while the entries are compared: one read transaction.
-constexpr char kSnapshotSql[] = "SELECT value FROM main.docstore_clock WHERE id = 1";
 // The clock of document ?1's last change in the snapshot (a NULL doc_id
 // changed every document); NULL when the log no longer holds one.
 constexpr char kLastChangeSql[] =
@@ -27,11 +27,9 @@ class Statements {
     for (sqlite3_stmt* stmt : prepared_) sqlite3_finalize(stmt);
   }
   Status Prepare(const char* sql, sqlite3_stmt** stmt) {
-    if (sqlite3_prepare_v2(db_, sql, -1, stmt, nullptr) != SQLITE_OK) {
-      return Status::Error(std::string(sqlite3_errmsg(db_)) + " (no docstore schema here? run SELECT docstore_init())");
-    }
-    prepared_.push_back(*stmt);
-    return Status::Ok();
+    Status status = PrepareOnSchema(db_, sql, stmt);
+    if (status.ok()) prepared_.push_back(*stmt);
+    return status;
   }
 
  private:
@@ -73,25 +71,22 @@ Status VerifyCache(CacheClient* client, std::vector<Divergence>* out) {
   }
   sqlite3* db = client->db();
   Statements statements(db);
-  sqlite3_stmt *snapshot, *by_id, *last_change, *changed_since;
+  sqlite3_stmt *by_id, *last_change, *changed_since;
   const std::pair<const char*, sqlite3_stmt**> wanted[] = {
-      {kSnapshotSql, &snapshot}, {kDocumentByIdSql, &by_id}, {kLastChangeSql, &last_change},
-      {kChangedSinceSql, &changed_since}};
+      {kDocumentByIdSql, &by_id}, {kLastChangeSql, &last_change}, {kChangedSinceSql, &changed_since}};
   for (const auto& [sql, stmt] : wanted) {
     if (Status status = statements.Prepare(sql, stmt); !status.ok()) return status;
   }
+  ClockSnapshot snapshot;  // the one read transaction the entries are compared in
+  if (Status status = snapshot.Prepare(db); !status.ok()) return status;
   // Read before the entries: a change at or below it was applied before
   // any of them was read.
   const int64_t applied = static_cast<int64_t>(cache->Source().clock);
   std::vector<int64_t> ids;
   cache->ForEach([&ids](const shmcache::EntryInfo& info) { ids.push_back(static_cast<int64_t>(info.key)); });
 
-  if (sqlite3_step(snapshot) != SQLITE_ROW) {
-    Status error = Status::Error(std::string("reading docstore_clock: ") + sqlite3_errmsg(db));
-    sqlite3_reset(snapshot);
-    return error;
-  }
-  const int64_t snapshot_clock = sqlite3_column_int64(snapshot, 0);
+  int64_t snapshot_clock = 0;
+  if (Status status = snapshot.Begin(&snapshot_clock); !status.ok()) return status;
   std::vector<Divergence> suspects;
   std::string cached;
   std::string rendered;
@@ -105,7 +100,7 @@ Status VerifyCache(CacheClient* client, std::vector<Divergence>* out) {
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
       Status error = Status::Error(std::string("reading document ") + std::to_string(id) + ": " + sqlite3_errmsg(db));
       sqlite3_reset(by_id);
-      sqlite3_reset(snapshot);
+      snapshot.End();
       return error;
     }
     const DocumentRow row = rc == SQLITE_ROW ? RenderDocument(by_id, &rendered) : DocumentRow{};
@@ -132,7 +127,7 @@ Status VerifyCache(CacheClient* client, std::vector<Divergence>* out) {
     if (StepInt(last_change, 0) > applied) continue;  // its invalidation is still to come
     suspects.push_back(d);
   }
-  sqlite3_reset(snapshot);  // the snapshot ends
+  snapshot.End();
 
   for (const Divergence& d : suspects) {
     sqlite3_bind_int64(changed_since, 1, d.id);

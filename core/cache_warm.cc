@@ -1,27 +1,17 @@
 #include "cache_warm.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "document_entry.h"
+#include "sqlite_util.h"
 
 namespace docstore {
 namespace {
 
 constexpr char kMostAccessedSql[] =
     "SELECT doc_id FROM main.document_access ORDER BY access_count DESC, doc_id LIMIT ?1";
-// Any read of main opens the batch's read transaction; stepped once and left
-// open, it keeps it until the batch ends.
-constexpr char kSnapshotSql[] = "SELECT value FROM main.docstore_clock WHERE id = 1";
-
-Status Prepare(sqlite3* db, const char* sql, sqlite3_stmt** stmt) {
-  if (sqlite3_prepare_v2(db, sql, -1, stmt, nullptr) == SQLITE_OK) return Status::Ok();
-  Status error = Status::InvalidArgument(std::string(sqlite3_errmsg(db)) +
-                                         " (no docstore schema here? run SELECT docstore_init())");
-  sqlite3_finalize(*stmt);
-  *stmt = nullptr;
-  return error;
-}
 
 }  // namespace
 
@@ -31,7 +21,7 @@ Status CacheWarm::Begin(CacheClient* client, uint64_t documents, std::unique_ptr
   if (cache == nullptr) return Status::Error("cannot warm the cache: " + client->WhyNoHits());
   sqlite3* db = client->db();
   sqlite3_stmt* ranking = nullptr;
-  if (Status status = Prepare(db, kMostAccessedSql, &ranking); !status.ok()) return status;
+  if (Status status = PrepareOnSchema(db, kMostAccessedSql, &ranking); !status.ok()) return status;
   sqlite3_bind_int64(ranking, 1, static_cast<sqlite3_int64>(std::min<uint64_t>(documents, INT64_MAX)));
   std::vector<int64_t> ids;
   int rc;
@@ -39,14 +29,12 @@ Status CacheWarm::Begin(CacheClient* client, uint64_t documents, std::unique_ptr
   sqlite3_finalize(ranking);
   if (rc != SQLITE_DONE) return Status::Error(std::string("ranking the documents: ") + sqlite3_errmsg(db));
   sqlite3_stmt* by_id = nullptr;
-  sqlite3_stmt* snapshot = nullptr;
-  Status status = Prepare(db, kDocumentByIdSql, &by_id);
-  if (status.ok()) status = Prepare(db, kSnapshotSql, &snapshot);
-  if (!status.ok()) {
-    sqlite3_finalize(by_id);
+  if (Status status = PrepareOnSchema(db, kDocumentByIdSql, &by_id); !status.ok()) return status;
+  out->reset(new CacheWarm(client, std::move(ids), by_id));
+  if (Status status = (*out)->snapshot_.Prepare(db); !status.ok()) {
+    out->reset();
     return status;
   }
-  out->reset(new CacheWarm(client, std::move(ids), by_id, snapshot));
   (*out)->evictions_at_begin_ = cache->Evictions();
   // One walk of the cache (a lookup of each id would walk its shard each).
   cache->ForEach([&warm = **out](const shmcache::EntryInfo& info) {
@@ -55,28 +43,21 @@ Status CacheWarm::Begin(CacheClient* client, uint64_t documents, std::unique_ptr
   return Status::Ok();
 }
 
-CacheWarm::CacheWarm(CacheClient* client, std::vector<int64_t> ids, sqlite3_stmt* by_id, sqlite3_stmt* snapshot)
-    : client_(client), ids_(std::move(ids)), by_id_(by_id), snapshot_(snapshot) {
+CacheWarm::CacheWarm(CacheClient* client, std::vector<int64_t> ids, sqlite3_stmt* by_id)
+    : client_(client), ids_(std::move(ids)), by_id_(by_id) {
   result_.ranked = ids_.size();
 }
 
-CacheWarm::~CacheWarm() {
-  sqlite3_finalize(by_id_);
-  sqlite3_finalize(snapshot_);
-}
+CacheWarm::~CacheWarm() { sqlite3_finalize(by_id_); }
 
 Status CacheWarm::Step() {
   if (done()) return Status::Ok();
   // Caught up first, as before any hit: see the header.
   DocumentCache* cache = client_->CacheForHit();
   if (cache == nullptr) return Status::Error("cannot warm the cache: " + client_->WhyNoHits());
-  sqlite3* db = client_->db();
-  if (sqlite3_step(snapshot_) != SQLITE_ROW) {
-    Status error = Status::Error(std::string("reading docstore_clock: ") + sqlite3_errmsg(db));
-    sqlite3_reset(snapshot_);
-    return error;
-  }
-  Status status;
+  int64_t clock = 0;
+  Status status = snapshot_.Begin(&clock);
+  if (!status.ok()) return status;
   std::string json;
   const size_t end = std::min(ids_.size(), next_ + kWarmBatchDocuments);
   for (; next_ < end && status.ok() && !result_.stopped_full; ++next_) {
@@ -96,7 +77,7 @@ Status CacheWarm::Step() {
     if (cached) ++result_.loaded;
     result_.stopped_full = cache->Evictions() > evictions_at_begin_;
   }
-  sqlite3_reset(snapshot_);  // the batch's read transaction ends
+  snapshot_.End();
   return status;
 }
 

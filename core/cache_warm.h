@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "cache_client.h"
+#include "change_log.h"
 #include "sqlite_api.h"
 #include "status.h"
 
@@ -68,13 +69,13 @@ class CacheWarm {
   const WarmResult& result() const { return result_; }
 
  private:
-  CacheWarm(CacheClient* client, std::vector<int64_t> ids, sqlite3_stmt* by_id, sqlite3_stmt* snapshot);
+  CacheWarm(CacheClient* client, std::vector<int64_t> ids, sqlite3_stmt* by_id);
 
   CacheClient* const client_;
   const std::vector<int64_t> ids_;
   std::unordered_set<int64_t> cached_at_begin_;  // what top-up leaves as it is
-  sqlite3_stmt* const by_id_;     // kDocumentByIdSql
-  sqlite3_stmt* const snapshot_;  // held open: the batch's read transaction
+  sqlite3_stmt* const by_id_;  // kDocumentByIdSql
+  ClockSnapshot snapshot_;     // the batch's read transaction
   size_t next_ = 0;
   uint64_t evictions_at_begin_ = 0;
   WarmResult result_;
