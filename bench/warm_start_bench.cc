@@ -1,16 +1,18 @@
 // The warm start's worth: the cache hit ratio over the first reads after a
 // restart (a fresh segment), cold and warmed, with the same reads.
 //
-//   warm_start_bench DOCSTORE_SO SIDECAR [documents=100000] [reads=100000]
+//   warm_start_bench OUT.json DOCSTORE_SO SIDECAR [--quick]
 //
-// A database of `documents` documents of about 1 KiB and a 64 MiB cache
-// (the hot fifth's entries fit, not all of them). Its history: 2 x `reads`
+// A database of `documents` (10^5; --quick 10^4) documents of about 1 KiB
+// and a 64 MiB cache (the hot fifth's entries fit, not all of them); `reads`
+// is 10^5 (--quick 10^4). Its history: 2 x `reads`
 // doc_get calls, 80% of them to a hot 20% of the ids, flushed into
 // document_access. Then, for each start, the segment is removed (as a
 // reboot does) and `reads` doc_get calls of the same 80/20 law (another
 // seed, the same for every start) are counted: cold; after SELECT
 // docstore_cache_warm(N); after docstore-sidecar --once --warm N; N the
-// hot fifth of the documents.
+// hot fifth of the documents. Writes the hit ratios to OUT.json as
+// warm/hit_ratio/<start> (bench_report.h's format; scripts/bench merges it).
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -20,8 +22,10 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "bench_report.h"
 #include "bench_sqlite.h"
 
 namespace {
@@ -91,11 +95,14 @@ double Milliseconds(std::chrono::steady_clock::time_point since) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) Die("usage: warm_start_bench DOCSTORE_SO SIDECAR [documents] [reads]");
-  const std::string extension = argv[1];
-  const std::string sidecar = argv[2];
-  const int64_t documents = argc > 3 ? std::atoll(argv[3]) : 100000;
-  const uint64_t reads = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 100000;
+  if (argc < 4) Die("usage: warm_start_bench OUT.json DOCSTORE_SO SIDECAR [--quick]");
+  const std::string out = argv[1];
+  const std::string extension = argv[2];
+  const std::string sidecar = argv[3];
+  const bool quick = argc > 4 && std::string(argv[4]) == "--quick";
+  const int64_t documents = quick ? 10000 : 100000;
+  const uint64_t reads = quick ? 10000 : 100000;
+  std::vector<Result> results;
   const int64_t warm = documents / 5;
   setenv("DOCSTORE_CACHE_BYTES", "67108864", 1);  // also the sidecar's, which makes the segment under --warm
   const fs::path dir = fs::temp_directory_path() / ("docstore-warm-bench-" + std::to_string(getpid()));
@@ -112,7 +119,10 @@ int main(int argc, char** argv) {
               "restart\n",
               static_cast<long long>(documents), static_cast<unsigned long long>(reads));
   std::printf("  %-44s %8s %9s %9s %9s %9s\n", "start", "loaded", "warm_ms", "hits", "misses", "hit_ratio");
-  for (const char* start : {"cold", "docstore_cache_warm(N)", "docstore-sidecar --once --warm N"}) {
+  const std::pair<const char*, const char*> starts[] = {
+      {"cold", "cold"}, {"docstore_cache_warm(N)", "sql_warm_hot_fifth"},
+      {"docstore-sidecar --once --warm N", "sidecar_warm_hot_fifth"}};
+  for (const auto& [start, key] : starts) {
     RemoveSegment(db);
     sqlite3_close(db);
     const std::string mode = start;
@@ -133,9 +143,12 @@ int main(int argc, char** argv) {
     Read(db, documents, reads, /*seed=*/2);
     const long long run_hits = Stat(db, "hits") - hits, run_misses = Stat(db, "misses") - misses;
     const std::string label = mode == "cold" ? mode : mode + ", N=" + std::to_string(warm);
+    const double ratio = static_cast<double>(run_hits) / static_cast<double>(run_hits + run_misses);
     std::printf("  %-44s %8lld %9.0f %9lld %9lld %9.4f\n", label.c_str(), loaded, warm_ms, run_hits, run_misses,
-                static_cast<double>(run_hits) / static_cast<double>(run_hits + run_misses));
+                ratio);
+    results.push_back(Ratio(std::string("warm/hit_ratio/") + key, ratio));
   }
+  WriteJson(out, results);
   RemoveSegment(db);
   sqlite3_close(db);
   fs::remove_all(dir);
