@@ -316,8 +316,8 @@ class Sidecar {
                    o_.database.c_str());
       return 0;
     }
-    if (o_.warm > 0) BeginWarm();  // before Attach: the segment it makes is the one flushed
     if (o_.once) {
+      if (o_.warm > 0) BeginWarm();  // before Attach: the segment it makes is the one flushed
       while (warm_ != nullptr) WarmStep();
       if (!Attach()) return 1;
       return cache_ == nullptr || Flush(kFlushLockWaitMs) ? 0 : 1;
@@ -327,6 +327,7 @@ class Sidecar {
       std::fprintf(stderr, "docstore-sidecar: %s\n", error.c_str());
       return 1;
     }
+    if (o_.warm > 0) BeginWarm();  // as above
     auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
     while (!stop_requested) {
       DismissCallers(claim);
