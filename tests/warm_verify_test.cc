@@ -81,6 +81,18 @@ class WarmVerifyTest : public ::testing::Test {
     }
     return out;
   }
+  // The sidecar's options for this build's key: the test key in an
+  // owner-only file ("" for an unkeyed database).
+  std::string SidecarKeyOptions() {
+#ifdef DOCSTORE_TEST_SQLCIPHER
+    const fs::path key_file = dir_ / "key";
+    std::ofstream(key_file) << docstore_test::kTestKeyHex << "\n";
+    fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
+    return " --key-file " + key_file.string() + " --raw-key" + kSidecarCipherArgs;
+#else
+    return "";
+#endif
+  }
   // Drops the segment (a reboot, as far as the cache can tell), and opens
   // the database anew.
   void Reboot() {
@@ -209,13 +221,7 @@ TEST_F(WarmVerifyTest, VerifyListsEntriesTheLogNeverInvalidated) {
 // --warm: the sidecar makes the segment no client made yet, and warms it.
 TEST_F(WarmVerifyTest, SidecarWarmCreatesTheSegmentAndLoadsTheMostAccessed) {
   Reboot();
-  std::string command = std::string(DOCSTORE_SIDECAR_PATH) + " --once --warm 4";
-#ifdef DOCSTORE_TEST_SQLCIPHER
-  const fs::path key_file = dir_ / "key";
-  std::ofstream(key_file) << docstore_test::kTestKeyHex << "\n";
-  fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
-  command += " --key-file " + key_file.string() + " --raw-key" + kSidecarCipherArgs;
-#endif
+  const std::string command = std::string(DOCSTORE_SIDECAR_PATH) + " --once --warm 4" + SidecarKeyOptions();
   int exit_code = -1;
   const std::string output = RunCommand(command + " " + path().string(), &exit_code);
   EXPECT_EQ(exit_code, 0) << output;
@@ -243,13 +249,8 @@ TEST_F(WarmVerifyTest, SidecarWarmCreatesTheSegmentAndLoadsTheMostAccessed) {
 // Without --once: it warms from its flush loop and flushes all along.
 TEST_F(WarmVerifyTest, ARunningSidecarWarmsAndFlushes) {
   Reboot();
-  std::string command = std::string("exec ") + DOCSTORE_SIDECAR_PATH + " --interval-ms 5 --warm 3";
-#ifdef DOCSTORE_TEST_SQLCIPHER
-  const fs::path key_file = dir_ / "key";
-  std::ofstream(key_file) << docstore_test::kTestKeyHex << "\n";
-  fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
-  command += " --key-file " + key_file.string() + " --raw-key" + kSidecarCipherArgs;
-#endif
+  const std::string command =
+      std::string("exec ") + DOCSTORE_SIDECAR_PATH + " --interval-ms 5 --warm 3" + SidecarKeyOptions();
   const fs::path log = dir_ / "sidecar.log";
   const pid_t sidecar = fork();
   if (sidecar == 0) {
