@@ -54,6 +54,15 @@ class CacheClient {
   // Why CacheForHit() gives nullptr now: for callers that need the cache
   // caught up and say why they cannot go on (cache_warm.h).
   std::string WhyNoHits();
+  // Whether the cache has applied every document change committed to the
+  // file now, the last at `clock`: its published position is the file's
+  // state now (no commit since the last catch-up) at that clock.
+  bool CaughtUpNowAt(int64_t clock) {
+    DocumentCache* cache = Cache();
+    if (cache == nullptr || watch_ == nullptr || !cache->SourceIs(watch_->Observe())) return false;
+    const shmcache::SourcePosition position = cache->Source();
+    return position.clock != 0 && position.clock == static_cast<uint64_t>(clock);
+  }
   sqlite3* db() const { return db_; }
 
   // The cache, if a hit may be served from it now: reads are on, this

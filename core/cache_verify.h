@@ -13,10 +13,14 @@
 //     (its clock is at or below the position published before the entries
 //     were read): an entry still there after its invalidation can only be a
 //     fill from a snapshot at or after that change; and
-//   - the log shows no change of the document after S (read after the
-//     snapshot ended): an entry filled from a newer snapshot than S, or
-//     invalidated since, is not compared with a row it never came from. A
-//     log pruned past S cannot say: such an entry is not reported.
+//   - no fill can have come from a snapshot with a newer document than S:
+//     after the entries were read, the cache is caught up with the file as
+//     it is now, at S's clock (no document changed since S).
+// The audit cannot catch the cache up itself when it runs inside a read
+// transaction (SQL's SELECT FROM docstore_verify does: its statement holds
+// its snapshot from its first step, and the file may have moved on since).
+// So while writes go on, entries that differ are not listed (none can be
+// proved stale); at rest, after any read caught the cache up, every one is.
 // An entry that does not decode (tampered with, sealed under another key)
 // is always reported, and dropped (as a read would).
 // Only the document is compared, not the access fields of its trailer: a

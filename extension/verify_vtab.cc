@@ -9,10 +9,12 @@
 //   9   1               NULL              deleted
 //
 // Every entry of this database's cache is compared with its row in one read
-// transaction; an entry that a commit made out of date but whose
-// invalidation is still to come (no hit is served from it meanwhile), or
-// one filled from a snapshot newer than the audit's, is not a divergence
-// (core/cache_verify.h says exactly when one is reported). reason is one of
+// transaction (the statement's); an entry that a commit made out of date but
+// whose invalidation is still to come (no hit is served from it meanwhile),
+// or one filled from a snapshot newer than the audit's, is not a divergence
+// (core/cache_verify.h says exactly when one is reported). While writes go
+// on, nothing can be proved and nothing is listed; run it at rest, after a
+// read (any doc_get) has caught the cache up with the last commit. reason is one of
 // 'stale' (an older version than the row's), 'deleted' (no such row),
 // 'newer than the row', 'bytes differ' (same version, another document)
 // and 'undecodable' (tampered with or sealed under another key; dropped).
