@@ -35,6 +35,13 @@ inline sqlite3_stmt* Prepare(sqlite3* db, const char* sql) {
 }
 
 // Loads the docstore extension at `path` into `db`.
+// Column `i` of the current row as text; "" for NULL (a docstore_stats time
+// not seen yet).
+inline std::string ColumnText(sqlite3_stmt* stmt, int i) {
+  const unsigned char* text = sqlite3_column_text(stmt, i);
+  return text != nullptr ? reinterpret_cast<const char*>(text) : "";
+}
+
 inline void LoadExtension(sqlite3* db, const std::string& path) {
   sqlite3_enable_load_extension(db, 1);
   char* error = nullptr;

@@ -31,6 +31,7 @@ namespace fs = std::filesystem;
 using docstore::bench::Measure;
 using docstore::bench::Result;
 
+using docstore::bench::ColumnText;
 using docstore::bench::Die;
 using docstore::bench::Exec;
 using docstore::bench::Prepare;
@@ -72,7 +73,7 @@ std::string Stat(sqlite3* db, const std::string& name) {
   sqlite3_stmt* stmt = Prepare(db, "SELECT value FROM docstore_stats WHERE name = ?1");
   sqlite3_bind_text(stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
   if (sqlite3_step(stmt) != SQLITE_ROW) Die("no docstore_stats row " + name);
-  std::string value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  std::string value = ColumnText(stmt, 0);
   sqlite3_finalize(stmt);
   return value;
 }
@@ -467,8 +468,8 @@ int main(int argc, char** argv) {
     sqlite3_stmt* stats = Prepare(db, "SELECT name, value FROM docstore_stats");
     std::string segment, line = "  cache:";
     while (sqlite3_step(stats) == SQLITE_ROW) {
-      const std::string name = reinterpret_cast<const char*>(sqlite3_column_text(stats, 0));
-      const std::string value = reinterpret_cast<const char*>(sqlite3_column_text(stats, 1));
+      const std::string name = ColumnText(stats, 0);
+      const std::string value = ColumnText(stats, 1);
       if (name == "segment") segment = value;
       if (name == "hit_ratio" || name == "entries" || name == "evictions" || name == "bytes_used") {
         line += " " + name + "=" + value;

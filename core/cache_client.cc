@@ -152,7 +152,20 @@ DocumentCache* CacheClient::CatchUp() {
   return cache_.get();
 }
 
-Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json) {
+std::string CacheClient::WhyNoHits() {
+  DocumentCache* cache = Cache();
+  if (cache == nullptr) return "no shared cache for this database: " + unavailable_;
+  if (!cache->reads_enabled()) return cache->Stats().reads_off;
+  if (!watch_off_.empty()) return watch_off_;
+  if (InWriteTransaction(db_) || ReadTransactionMayBeOpen(db_)) {
+    return "this connection has a transaction open, so the cache cannot catch up with the database from it; run it "
+           "outside a transaction";
+  }
+  return "another process holds the cache's catch-up lock and did not let go; try again";
+}
+
+Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json, bool* cached) {
+  if (cached != nullptr) *cached = false;
   sqlite3_bind_int64(by_id, 1, id);
   const int rc = sqlite3_step(by_id);
   if (rc == SQLITE_DONE) return Status::NotFound();
@@ -165,7 +178,8 @@ Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* js
   if (InWriteTransaction(db_)) {
     cache->NoteFillSkipped();
   } else {
-    cache->Fill(id, *json, row);
+    const bool filled = cache->Fill(id, *json, row);
+    if (cached != nullptr) *cached = filled;
   }
   return Status::Ok();
 }

@@ -51,6 +51,19 @@ class CacheClient {
   const std::string& watch_off() const { return watch_off_; }
   // Why accesses are not counted here ("" when they are).
   const std::string& counting_off() const { return counting_off_; }
+  // Why CacheForHit() gives nullptr now: for callers that need the cache
+  // caught up and say why they cannot go on (cache_warm.h).
+  std::string WhyNoHits();
+  // Whether the cache has applied every document change committed to the
+  // file now, the last at `clock`: its published position is the file's
+  // state now (no commit since the last catch-up) at that clock.
+  bool CaughtUpNowAt(int64_t clock) {
+    DocumentCache* cache = Cache();
+    if (cache == nullptr || watch_ == nullptr || !cache->SourceIs(watch_->Observe())) return false;
+    const shmcache::SourcePosition position = cache->Source();
+    return position.clock != 0 && position.clock == static_cast<uint64_t>(clock);
+  }
+  sqlite3* db() const { return db_; }
 
   // The cache, if a hit may be served from it now: reads are on, this
   // connection has no write transaction open, and the cache has caught up
@@ -67,9 +80,10 @@ class CacheClient {
   const std::string& MainDatabaseId();
 
   // Reads document `id` with `by_id` (kDocumentByIdSql, prepared on this
-  // connection) into *json, and caches it when the fill rule allows.
-  // kNotFound when there is no such document.
-  Status ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json);
+  // connection) into *json, and caches it when the fill rule allows
+  // (*cached, if given, says whether it did). kNotFound when there is no
+  // such document.
+  Status ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* json, bool* cached = nullptr);
 
   // Counts one access to document `id` (flushed later) in `cache`, what
   // Cache() gave (nullptr: nothing is counted). A full pending table is

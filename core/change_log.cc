@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "sqlite_util.h"
+
 namespace docstore {
 namespace {
 
@@ -88,6 +90,21 @@ Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, co
   position.tag = !changes.empty() && changes.back().clock == clock ? changes.back().tag : 0;
   sync->Publish(position);
   return Status::Ok();
+}
+
+Status ClockSnapshot::Prepare(sqlite3* db) {
+  db_ = db;
+  return PrepareOnSchema(db, "SELECT value FROM main.docstore_clock WHERE id = 1", &stmt_);
+}
+
+Status ClockSnapshot::Begin(int64_t* clock) {
+  if (sqlite3_step(stmt_) == SQLITE_ROW) {
+    *clock = sqlite3_column_int64(stmt_, 0);
+    return Status::Ok();  // left open: the transaction stays
+  }
+  Status error = Status::Error(std::string("cannot read docstore_clock: ") + sqlite3_errmsg(db_));
+  sqlite3_reset(stmt_);
+  return error;
 }
 
 }  // namespace docstore

@@ -22,6 +22,30 @@ namespace docstore {
 Status CatchUp(sqlite3* db, DocumentCache* cache, shmcache::SourceSync* sync, const FileWatch::State& observed,
                const std::string& database_id);
 
+// A read transaction on a connection's main database, held by one open
+// statement that read docstore_clock, for work that must see one snapshot
+// across statements (cache_warm.h, cache_verify.h). Not BEGIN: on SQLite
+// 3.15, which cannot tell a read transaction from a write one, a BEGIN
+// would count as a write transaction and keep fills out.
+class ClockSnapshot {
+ public:
+  ClockSnapshot() = default;
+  ~ClockSnapshot() { sqlite3_finalize(stmt_); }
+  ClockSnapshot(const ClockSnapshot&) = delete;
+  ClockSnapshot& operator=(const ClockSnapshot&) = delete;
+
+  Status Prepare(sqlite3* db);
+  // Opens the read transaction (or joins the one open on the connection);
+  // *clock is docstore_clock in it.
+  Status Begin(int64_t* clock);
+  // Ends it, unless another statement of the connection holds it too.
+  void End() { sqlite3_reset(stmt_); }
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
 }  // namespace docstore
 
 #endif  // DOCSTORE_CORE_CHANGE_LOG_H_

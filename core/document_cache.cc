@@ -136,16 +136,34 @@ bool DocumentCache::Get(int64_t id, std::string* json) {
   return length != 0;
 }
 
-void DocumentCache::Fill(int64_t id, std::string_view json, const DocumentRow& row) {
+Status DocumentCache::ReadEntry(int64_t id, std::string* json, uint64_t* version) {
+  size_t stored = 0;
+  const auto status = segment_->CopyOut(
+      static_cast<uint64_t>(id),
+      [&](size_t bytes) {
+        stored = bytes;
+        json->resize(bytes);
+        return json->data();
+      },
+      version);
+  if (status != shmcache::Status::kOk) return Status::NotFound();
+  const size_t json_bytes = Decode(id, *version, json->data(), stored);
+  if (json_bytes == 0) return Status::Error("the entry does not decode");
+  json->resize(json_bytes);
+  return Status::Ok();
+}
+
+bool DocumentCache::Fill(int64_t id, std::string_view json, const DocumentRow& row) {
   std::string entry;
   if (!row.cacheable ||
       !codec_.Encode(static_cast<uint64_t>(id), Unsigned(row.version), json.substr(0, row.head_bytes), row.access,
                      NowMilliseconds(), &entry)
            .ok()) {
     NoteFillSkipped();
-    return;
+    return false;
   }
-  segment_->PutIfFresh(static_cast<uint64_t>(id), entry, Unsigned(row.version), Unsigned(row.snapshot_clock));
+  return segment_->PutIfFresh(static_cast<uint64_t>(id), entry, Unsigned(row.version),
+                              Unsigned(row.snapshot_clock)) == shmcache::Status::kOk;
 }
 
 void DocumentCache::NoteFillSkipped() {

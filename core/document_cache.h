@@ -178,10 +178,14 @@ class DocumentCache {
     return Decode(id, version, buffer, stored);
   }
   bool Get(int64_t id, std::string* json);
+  // For audits (cache_verify.h): the entry of `id` as its JSON, with the
+  // document version it holds. kNotFound when there is none; kError when it
+  // does not decode (then it is counted and dropped, as a hit would).
+  Status ReadEntry(int64_t id, std::string* json, uint64_t* version);
   // Caches a document rendered from a kDocumentByIdSql row (`json`, `row`),
   // unless a write newer than its snapshot fenced it or it is not cacheable
-  // (both counted in fills_skipped).
-  void Fill(int64_t id, std::string_view json, const DocumentRow& row);
+  // (both counted in fills_skipped). Whether it was cached.
+  bool Fill(int64_t id, std::string_view json, const DocumentRow& row);
   // A fill the caller may not make (its connection is in a write transaction).
   void NoteFillSkipped();
 
@@ -224,6 +228,8 @@ class DocumentCache {
   void Heartbeat(pid_t pid);
   void SidecarStopped();
   uint64_t PendingFullestPercent();
+  // Entries evicted so far (a few loads per shard).
+  uint64_t Evictions() { return segment_->GetStats().evictions; }
 
   // --- Looking inside --------------------------------------------------------
   bool Lookup(int64_t id, shmcache::EntryInfo* info);

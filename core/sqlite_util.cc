@@ -39,4 +39,13 @@ bool ReadTransactionMayBeOpen(sqlite3* db) {
 }
 #endif
 
+Status PrepareOnSchema(sqlite3* db, const char* sql, sqlite3_stmt** stmt) {
+  if (sqlite3_prepare_v2(db, sql, -1, stmt, nullptr) == SQLITE_OK) return Status::Ok();
+  Status error = Status::InvalidArgument(std::string(sqlite3_errmsg(db)) +
+                                         " (no docstore schema here? run SELECT docstore_init())");
+  sqlite3_finalize(*stmt);
+  *stmt = nullptr;
+  return error;
+}
+
 }  // namespace docstore

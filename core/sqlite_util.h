@@ -39,6 +39,10 @@ inline Status Exec(sqlite3* db, const char* sql) {
   return error;
 }
 
+// Prepares `sql`, which reads docstore's schema, into *stmt (nullptr on
+// failure, with a message that names the likely cause: no schema yet).
+Status PrepareOnSchema(sqlite3* db, const char* sql, sqlite3_stmt** stmt);
+
 // Whether a statement that writes is running on `db` (SQLite 3.15 has no
 // sqlite3_txn_state to ask).
 inline bool WriteStatementRunning(sqlite3* db) {

@@ -17,6 +17,8 @@
 **   SELECT doc_touch(1);                    -- count an access without reading
 **   SELECT doc_flush();                     -- write pending accesses now
 **   SELECT * FROM docstore_pending;         -- accesses not yet written
+**   SELECT docstore_cache_warm(20000);      -- load the most accessed documents
+**   SELECT * FROM docstore_verify;          -- cached entries that differ: none
 **
 ** Writes are plain SQL on the documents table; triggers keep the version, the
 ** audit log, the full-text index and the shared cache in step (see sql/ and
@@ -35,6 +37,7 @@
 #include "build_info.h"
 #include "cache_admin.h"
 #include "cache_vtab.h"
+#include "cache_warm_function.h"
 #include "connection_state.h"
 #include "doc_get.h"
 #include "doc_get_many.h"
@@ -43,6 +46,7 @@
 #include "info_vtab.h"
 #include "json_valid_fallback.h"
 #include "schema.h"
+#include "verify_vtab.h"
 #include "sqlite_api.h"
 
 SQLITE_EXTENSION_INIT1
@@ -78,6 +82,8 @@ int RegisterAll(sqlite3* db, char** error) {
   if (rc == SQLITE_OK) rc = RegisterDocSearch(db);
   if (rc == SQLITE_OK) rc = RegisterCacheAdmin(db, state);
   if (rc == SQLITE_OK) rc = RegisterCacheTables(db, state);
+  if (rc == SQLITE_OK) rc = RegisterCacheWarm(db, state);
+  if (rc == SQLITE_OK) rc = RegisterVerifyTable(db, state);
   if (rc == SQLITE_OK) rc = RegisterAccessFunctions(db, state);
   if (rc == SQLITE_OK) rc = RegisterDocstoreTune(db);
   if (rc != SQLITE_OK) {

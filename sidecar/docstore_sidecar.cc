@@ -14,6 +14,9 @@
 //     --cipher-compatibility 3|4, --kdf-iter N, --cipher-page-size N
 //                       the cipher settings the application applies after its
 //                       key (SQLCipher 3 databases: --cipher-compatibility 3)
+//     --warm N          load the N most accessed documents into the cache
+//                       (core/cache_warm.h), creating the segment if there is
+//                       none: a warm start after a reboot
 //     --verbose         one line per flush (otherwise one line per error)
 //     --metrics-listen HOST:PORT   serve GET /metrics (Prometheus) on HOST:PORT
 //     --metrics-file PATH          write the same text to PATH (node_exporter's
@@ -34,13 +37,17 @@
 // before the application; --once exits 0 without the schema). It attaches to
 // the segment the database's clients made and never creates one: until one
 // exists there is nothing to flush, and it looks again at every interval
-// (--once: exits 0 at once). Linked with SQLCipher 4 (or 3.4, see --version).
-// SIGTERM or SIGINT: a last flush, then exit 0. Exit 2: a usage error. The key
-// is never taken from the command line, where other users could read it; it
-// is derived once, when the database is opened, not per flush. A sidecar
-// killed at any instant loses and doubles nothing: the next one (or
-// doc_flush) finds what it froze and the database says whether it was
-// written.
+// (--once: exits 0 at once). With --warm it does create it (as a client
+// would: DOCSTORE_CACHE_* settings, the database's owner and mode), then warms
+// it from its flush loop, one batch of 256 documents per turn, so a flush is
+// never held up by more than one batch; it tops up a cache that has entries
+// already (--once: warms it all, then flushes). Linked with SQLCipher 4 (or
+// 3.4, see --version). SIGTERM or SIGINT: a last flush, then exit 0. Exit 2: a
+// usage error. The key is never taken from the command line, where other
+// users could read it; it is derived once, when the database is opened, not
+// per flush. A sidecar killed at any instant loses and doubles nothing: the
+// next one (or doc_flush) finds what it froze and the database says whether
+// it was written.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -63,6 +70,7 @@
 #include <utility>
 
 #include "access_flusher.h"
+#include "cache_warm.h"
 #include "docstore_version.h"
 #include "document_cache.h"
 #include "metrics_server.h"
@@ -94,6 +102,7 @@ struct Options {
   int fill_percent = 50;
   bool once = false;
   bool verbose = false;
+  int warm = 0;  // documents to load at start; 0: none
   std::string key_file;
   int key_fd = -1;
   bool raw_key = false;
@@ -111,7 +120,8 @@ struct Options {
 [[noreturn]] void Usage(const char* problem) {
   if (problem != nullptr) std::fprintf(stderr, "docstore-sidecar: %s\n", problem);
   std::fprintf(problem != nullptr ? stderr : stdout,
-               "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--verbose] [--version]\n"
+               "usage: docstore-sidecar [--interval-ms N] [--fill-percent P] [--once] [--warm N] [--verbose]\n"
+               "                        [--version]\n"
                "                        [--key-file PATH | --key-fd N] [--raw-key]\n"
                "                        [--cipher-compatibility 3|4] [--kdf-iter N] [--cipher-page-size N]\n"
                "                        [--metrics-listen HOST:PORT] [--metrics-file PATH]\n"
@@ -146,6 +156,8 @@ Options ParseOptions(int argc, char** argv) {
       o.fill_percent = ParseInt(value(), 1, 100, "--fill-percent");
     } else if (arg == "--once") {
       o.once = true;
+    } else if (arg == "--warm") {
+      o.warm = ParseInt(value(), 1, 1 << 30, "--warm");
     } else if (arg == "--verbose") {
       o.verbose = true;
     } else if (arg == "--key-file") {
@@ -374,6 +386,8 @@ class Sidecar {
       return 0;
     }
     if (o_.once) {
+      if (o_.warm > 0) BeginWarm();  // before Attach: the segment it makes is the one flushed
+      while (warm_ != nullptr) WarmStep();
       if (!Attach()) return 1;
       return cache_ == nullptr || Flush(kFlushLockWaitMs) ? 0 : 1;
     }
@@ -386,6 +400,7 @@ class Sidecar {
       std::fprintf(stderr, "docstore-sidecar: %s\n", status.message().c_str());
       return 1;
     }
+    if (o_.warm > 0) BeginWarm();  // as above
     auto last_attempt = std::chrono::steady_clock::now() - std::chrono::hours(1);
     while (!stop_requested) {
       DismissCallers(claim);
@@ -404,6 +419,10 @@ class Sidecar {
         }
       }
       if (due) metrics_.Tick();
+      if (warm_ != nullptr) {
+        WarmStep();  // instead of sleeping
+        continue;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(o_.interval_ms, 10)));
     }
     if (cache_ == nullptr) return 0;
@@ -485,6 +504,36 @@ class Sidecar {
     return status.ok();
   }
 
+  // Ranks the documents and makes or attaches the segment, as a client
+  // does (reads on, the cache key of a keyed database). A warm that cannot
+  // be done is said and left: flushing goes on.
+  void BeginWarm() {
+    warm_client_ = std::make_unique<CacheClient>(db_);
+    const Status status = CacheWarm::Begin(warm_client_.get(), static_cast<uint64_t>(o_.warm), &warm_);
+    if (!status.ok()) EndWarm(status);
+  }
+
+  void WarmStep() {
+    const Status status = warm_->Step();
+    if (!status.ok() || warm_->done()) EndWarm(status);
+  }
+
+  void EndWarm(const Status& status) {
+    if (!status.ok()) {
+      std::fprintf(stderr, "docstore-sidecar: --warm: cannot warm %s: %s\n", o_.database.c_str(),
+                   status.message().c_str());
+    } else {
+      const WarmResult& r = warm_->result();
+      std::fprintf(stderr, "docstore-sidecar: --warm: loaded %llu of the %llu most accessed documents (%llu were"
+                   " cached already)%s\n",
+                   static_cast<unsigned long long>(r.loaded), static_cast<unsigned long long>(r.ranked),
+                   static_cast<unsigned long long>(r.already_cached),
+                   r.stopped_full ? "; stopped when the cache began to evict (it is full)" : "");
+    }
+    warm_.reset();
+    warm_client_.reset();
+  }
+
   // The key, then the cipher settings, as SQLCipher wants them: before the
   // first read, which derives the key once for the life of the connection.
   bool ApplyKey(std::string* error) {
@@ -541,7 +590,9 @@ class Sidecar {
   sqlite3* db_ = nullptr;
   std::string database_id_;
   std::shared_ptr<DocumentCache> cache_;  // null until the segment exists
-  SidecarMetrics metrics_;                 // --metrics-listen, --metrics-file
+  SidecarMetrics metrics_;                    // --metrics-listen, --metrics-file
+  std::unique_ptr<CacheClient> warm_client_;  // --warm: the segment as a client attaches it
+  std::unique_ptr<CacheWarm> warm_;           // --warm: null once done
   std::string waiting_for_;  // why there was no database or segment to use, last said
   std::string last_error_;
 };
