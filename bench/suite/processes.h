@@ -18,6 +18,8 @@
 #ifndef DOCSTORE_BENCH_SUITE_PROCESSES_H_
 #define DOCSTORE_BENCH_SUITE_PROCESSES_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -65,6 +67,11 @@ ConcurrentResult RunConcurrent(const SuiteFiles& files, const ConcurrentRun& run
 // DATABASE IDS_FILE VERSIONS_FILE REDIS_SOCKET DOCUMENTS RESULT_FD).
 int WorkerMain(int argc, char** argv);
 int WriterMain(int argc, char** argv);
+
+// Starts args[0] with `args` (inherited descriptors stay open); waits for a
+// process and ends the run with a message naming `what` unless it exited 0.
+pid_t Spawn(const std::vector<std::string>& args);
+void WaitOk(pid_t pid, const std::string& what);
 
 // This process's VmRSS and RssAnon in KiB.
 void ResidentKb(double* rss_kb, double* anon_kb);

@@ -13,6 +13,8 @@ import sys
 DESIGNS = ["docstore", "plain", "pass1", "pass2", "redis"]
 LABELS = {"docstore": "docstore", "plain": "plain SQLite", "pass1": "Pass-1 (UPDATE/read)",
           "pass2": "Pass-2 (LRU/worker)", "redis": "Redis + SQLite"}
+COLORS = {"docstore": "tab:blue", "plain": "tab:orange", "pass1": "tab:green", "pass2": "tab:red",
+          "redis": "tab:purple"}
 
 
 def number(v):
@@ -142,7 +144,8 @@ def chart(records, designs, path):
         points = sorted((r["workers"], r["ops_per_s"]) for r in records
                         if r["row"] == "concurrent" and r["design"] == d and r["driver"] == "c++" and not r["writer"])
         if points:
-            left.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=LABELS[d])
+            left.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=LABELS[d],
+                      color=COLORS[d])
     left.set_xlabel("worker processes (C++)")
     left.set_ylabel("aggregate reads/s")
     left.set_yscale("log")
@@ -154,7 +157,7 @@ def chart(records, designs, path):
             r = next((r for r in records if r["row"] == row and r["design"] == d), None)
             if r:
                 cdf = [x / 1000 for x in r["cdf_ns"]]
-                right.plot(cdf, [i / len(cdf) for i in range(len(cdf))], style,
+                right.plot(cdf, [i / len(cdf) for i in range(len(cdf))], style, color=COLORS[d],
                            label=f"{LABELS[d]} {'cached' if row == 'get_cached' else 'uncached'}")
     right.set_xscale("log")
     right.set_xlabel("latency of one get (us, C++, 1 thread)")

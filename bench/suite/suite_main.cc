@@ -66,20 +66,7 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
-void RunJob(const JobArgs& job) {
-  const std::vector<std::string> args = JobCommand(job);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Die("job " + job.name + " " + job.design + " failed");
-}
+void RunJob(const JobArgs& job) { WaitOk(Spawn(JobCommand(job)), "job " + job.name + " " + job.design); }
 
 // The segment named by the last record that names one (the import and
 // create jobs' records do).
