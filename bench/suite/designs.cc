@@ -42,6 +42,16 @@ sqlite3* OpenDatabase(const ReaderConfig& config, bool with_docstore) {
   return db;
 }
 
+// Runs a statement that writes, trying again while another connection holds
+// the write lock past the busy timeout (ten workers' flushes and the writer
+// queue for it): the comparison designs never drop an access count.
+void StepWrite(sqlite3* db, sqlite3_stmt* stmt, const char* what) {
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_BUSY) sqlite3_reset(stmt);
+  if (rc != SQLITE_DONE) Die(std::string(what) + ": " + sqlite3_errmsg(db));
+  sqlite3_reset(stmt);
+}
+
 std::string StepText(sqlite3_stmt* stmt) {
   std::string out;
   if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
@@ -114,8 +124,7 @@ class Pass1Reader : public Reader {
   std::string Get(int64_t id) override {
     std::string json = point_.Text(id);
     sqlite3_bind_int64(count_, 1, id);
-    if (sqlite3_step(count_) != SQLITE_DONE) Die(std::string("pass1 UPDATE: ") + sqlite3_errmsg(point_.db()));
-    sqlite3_reset(count_);
+    StepWrite(point_.db(), count_, "pass1 UPDATE");
     return json;
   }
 
@@ -171,6 +180,8 @@ class Pass2Reader : public Reader {
  private:
   void FlushLoop() {
     sqlite3_stmt* count = Prepare(flush_db_, kCountAccessSql);
+    sqlite3_stmt* begin = Prepare(flush_db_, "BEGIN IMMEDIATE");
+    sqlite3_stmt* commit = Prepare(flush_db_, "COMMIT");
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       wake_.wait(lock, [this] { return stopping_ || queue_.size() >= kBatch; });
@@ -180,16 +191,15 @@ class Pass2Reader : public Reader {
       batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
       lock.unlock();
-      Exec(flush_db_, "BEGIN IMMEDIATE");
+      StepWrite(flush_db_, begin, "pass2 BEGIN");
       for (const int64_t id : batch) {
         sqlite3_bind_int64(count, 1, id);
-        if (sqlite3_step(count) != SQLITE_DONE) Die(std::string("pass2 flush: ") + sqlite3_errmsg(flush_db_));
-        sqlite3_reset(count);
+        StepWrite(flush_db_, count, "pass2 flush");
       }
-      Exec(flush_db_, "COMMIT");
+      StepWrite(flush_db_, commit, "pass2 COMMIT");
       lock.lock();
     }
-    sqlite3_finalize(count);
+    for (sqlite3_stmt* s : {count, begin, commit}) sqlite3_finalize(s);
   }
 
   Statement point_;

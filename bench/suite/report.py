@@ -2,7 +2,12 @@
 python3-matplotlib): aggregate reads/s against worker processes for every
 design, and the CDF of single gets, cached and uncached.
 
-  /usr/bin/python3 report.py bench-suite.json bench-suite.png
+  /usr/bin/python3 report.py bench-suite.json [bench-suite.png]
+  /usr/bin/python3 report.py --check bench-suite.json
+
+--check prints nothing and exits 1 unless every design has its concurrent
+rows, from both drivers, and docstore served no stale read (the smoke test
+bench_suite_smoke).
 
 In each comparison column, (x N) is how many times docstore is better on
 that line: its throughput over theirs, or their latency over its.
@@ -55,7 +60,28 @@ class Table:
             print("| " + " | ".join(line) + " |")
 
 
+def check(path):
+    with open(path) as f:
+        suite = json.load(f)
+    records = suite["records"]
+    designs = DESIGNS if suite["settings"]["design"] == "compare" else ["docstore"]
+    problems = []
+    for d in designs:
+        for driver in ("c++", "python"):
+            rows = [r for r in records if r["row"] == "concurrent" and r["design"] == d and r["driver"] == driver]
+            if not any(r["writer"] for r in rows) or not any(not r["writer"] for r in rows):
+                problems.append(f"{d}/{driver}: concurrent rows missing")
+    stale = [r for r in records if r["row"] == "concurrent" and r["design"] == "docstore" and r["stale"] != 0]
+    if stale:
+        problems.append(f"docstore served stale reads: {stale}")
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
 def main():
+    if sys.argv[1] == "--check":
+        sys.exit(check(sys.argv[2]))
     with open(sys.argv[1]) as f:
         suite = json.load(f)
     settings, records = suite["settings"], suite["records"]
@@ -105,6 +131,8 @@ def main():
                   per_design("concurrent", "ops_per_s", driver=driver, workers=w, writer=0))
         t.add(f"concurrent {driver}, {workers} workers + writer (1%/s): reads/s",
               per_design("concurrent", "ops_per_s", driver=driver, workers=workers, writer=1))
+        t.add(f"concurrent {driver}, {workers} workers + writer: writes/s achieved",
+              per_design("concurrent", "writes_per_s", driver=driver, workers=workers, writer=1), factor=False)
         t.add(f"concurrent {driver}, {workers} workers + writer: STALE reads",
               per_design("concurrent", "stale", driver=driver, workers=workers, writer=1), factor=False)
         t.add(f"concurrent {driver}, {workers} workers + writer: reads checked",

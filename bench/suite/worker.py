@@ -32,6 +32,17 @@ def connect(database, extension=None):
     return db
 
 
+def write(db, sql, *args):
+    """Runs a statement that writes, again while the write lock stays busy past
+    the timeout, as designs.cc's StepWrite does: no access count is dropped."""
+    while True:
+        try:
+            return db.execute(sql, *args)
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+
+
 def docstore(database, extension, _socket):
     db = connect(database, extension)
     return lambda doc_id: db.execute("SELECT doc_get(?)", (doc_id,)).fetchone()[0], None
@@ -47,7 +58,7 @@ def pass1(database, _extension, _socket):
 
     def get(doc_id):
         json = db.execute(POINT_SQL, (doc_id,)).fetchone()[0]
-        db.execute(COUNT_SQL, (doc_id,))
+        write(db, COUNT_SQL, (doc_id,))
         return json
 
     return get, None
@@ -68,9 +79,10 @@ def pass2(database, _extension, _socket, capacity=10000, batch=100):
                 if stopping[0] and not queue:
                     return
                 ids, queue[:] = queue[:batch], queue[batch:]
-            flush_db.execute("BEGIN IMMEDIATE")
-            flush_db.executemany(COUNT_SQL, [(i,) for i in ids])
-            flush_db.execute("COMMIT")
+            write(flush_db, "BEGIN IMMEDIATE")
+            for i in ids:
+                write(flush_db, COUNT_SQL, (i,))
+            write(flush_db, "COMMIT")
 
     flusher = threading.Thread(target=flush_loop)
     flusher.start()
