@@ -14,6 +14,10 @@
 
 namespace docstore::bench {
 
+namespace {
+std::string last_read_error;
+}  // namespace
+
 const std::vector<std::string>& DesignNames() {
   static const std::vector<std::string> names = {"docstore", "plain", "pass1", "pass2", "redis"};
   return names;
@@ -24,6 +28,8 @@ size_t Reader::GetMany(const std::vector<int64_t>& ids) {
   for (const int64_t id : ids) bytes += Get(id).size();
   return bytes;
 }
+
+const std::string& LastReadError() { return last_read_error; }
 
 int64_t VersionOf(const std::string& json) {
   const size_t at = json.rfind("\"version\":");
@@ -54,9 +60,12 @@ void StepWrite(sqlite3* db, sqlite3_stmt* stmt, const char* what) {
 
 std::string StepText(sqlite3_stmt* stmt) {
   std::string out;
-  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
     out.assign(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
                static_cast<size_t>(sqlite3_column_bytes(stmt, 0)));
+  } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    last_read_error = sqlite3_errmsg(sqlite3_db_handle(stmt));
   }
   sqlite3_reset(stmt);
   return out;

@@ -33,7 +33,8 @@ struct ReaderConfig {
 class Reader {
  public:
   virtual ~Reader() = default;
-  // The document's JSON, copied out ("" when there is none).
+  // The document's JSON, copied out; "" when the read failed (error() says
+  // why) or found nothing.
   virtual std::string Get(int64_t id) = 0;
   // The documents' JSON; by default one Get each.
   virtual size_t GetMany(const std::vector<int64_t>& ids);
@@ -44,6 +45,9 @@ class Reader {
 // A reader of design `name` (one of DesignNames()); exits the process with a
 // message on an unknown name or an unusable database.
 std::unique_ptr<Reader> OpenReader(const std::string& name, const ReaderConfig& config);
+
+// The message of the last read of this process that failed ("" if none).
+const std::string& LastReadError();
 
 // The "version" field of a document's JSON (the last one: metadata or content
 // cannot end with it), or -1.

@@ -102,21 +102,27 @@ int WorkerMain(int argc, char** argv) {
   for (uint64_t i = 0; i < warmup; ++i) reader->Get(ids.words[(offset + ids.count - warmup + i) & mask]);
   char byte = 0;
   if (write(ready_fd, &byte, 1) != 1 || read(start_fd, &byte, 1) != 1) return 1;
-  uint64_t stale = 0;
+  uint64_t stale = 0, failed = 0;
   const auto begin = std::chrono::steady_clock::now();
   for (uint64_t i = 0; i < ops; ++i) {
     const int64_t id = ids.words[(offset + i) & mask];
     const int64_t committed = __atomic_load_n(&versions.words[id], __ATOMIC_ACQUIRE);
     const std::string json = reader->Get(id);
-    if (VersionOf(json) < committed) ++stale;
+    if (json.empty()) {
+      if (failed++ == 0) std::fprintf(stderr, "%s worker: get %lld failed: %s\n", design.c_str(),
+                                       static_cast<long long>(id), LastReadError().c_str());
+    } else if (VersionOf(json) < committed) {
+      ++stale;
+    }
   }
   const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - begin).count();
   double rss = 0, anon = 0;
   ResidentKb(&rss, &anon);
   reader->Finish();
   char line[160];
-  const int n = std::snprintf(line, sizeof line, "%llu %.0f %llu %.0f %.0f\n", static_cast<unsigned long long>(ops),
-                              ns, static_cast<unsigned long long>(stale), rss, anon);
+  const int n = std::snprintf(line, sizeof line, "%llu %.0f %llu %.0f %.0f %llu\n", static_cast<unsigned long long>(ops),
+                              ns, static_cast<unsigned long long>(stale), rss, anon,
+                              static_cast<unsigned long long>(failed));
   return write(result_fd, line, static_cast<size_t>(n)) == n ? 0 : 1;
 }
 
@@ -235,11 +241,12 @@ ConcurrentResult RunConcurrent(const SuiteFiles& files, const ConcurrentRun& run
   ConcurrentResult out;
   for (int w = 0; w < run.workers; ++w) {
     std::istringstream line(ReadLine(result[0]));
-    uint64_t ops = 0, stale = 0;
+    uint64_t ops = 0, stale = 0, failed = 0;
     double ns = 0, rss = 0, anon = 0;
-    if (!(line >> ops >> ns >> stale >> rss >> anon)) Die(run.design + "/" + run.driver + ": a worker failed");
+    if (!(line >> ops >> ns >> stale >> rss >> anon >> failed)) Die(run.design + "/" + run.driver + ": a worker failed");
     out.ops += ops;
     out.stale += stale;
+    out.failed += failed;
     out.slowest_seconds = std::max(out.slowest_seconds, ns / 1e9);
     out.max_rss_kb = std::max(out.max_rss_kb, rss);
     out.max_anon_kb = std::max(out.max_anon_kb, anon);

@@ -8,7 +8,9 @@
 // waits for one on START_FD, then reads ids[(OFFSET + i) % length] for i <
 // OPS, checking each against VERSIONS_FILE, and writes one line to RESULT_FD:
 //
-//   OPS ELAPSED_NS STALE VMRSS_KB RSSANON_KB
+//   OPS ELAPSED_NS STALE VMRSS_KB RSSANON_KB FAILED
+//
+// FAILED counts gets that returned an error or nothing (not counted stale).
 //
 // IDS_FILE is the id sequence (little-endian int64s, a power of two of them),
 // the same for every design. VERSIONS_FILE holds one int64 per document id,
@@ -50,6 +52,7 @@ struct ConcurrentResult {
   double slowest_seconds = 0;
   double ops_per_s = 0;  // ops / slowest worker's wall time
   uint64_t stale = 0;
+  uint64_t failed = 0;  // gets that returned an error or nothing
   double max_rss_kb = 0, max_anon_kb = 0;
   uint64_t writes = 0;  // the writer's committed updates
   double writer_seconds = 0;

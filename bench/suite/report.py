@@ -6,7 +6,7 @@ design, and the CDF of single gets, cached and uncached.
   /usr/bin/python3 report.py --check bench-suite.json
 
 --check prints nothing and exits 1 unless every design has its concurrent
-rows, from both drivers, and docstore served no stale read (the smoke test
+rows, from both drivers, and docstore served no stale read and failed no get (the smoke test
 bench_suite_smoke).
 
 In each comparison column, (x N) is how many times docstore is better on
@@ -71,9 +71,10 @@ def check(path):
             rows = [r for r in records if r["row"] == "concurrent" and r["design"] == d and r["driver"] == driver]
             if not any(r["writer"] for r in rows) or not any(not r["writer"] for r in rows):
                 problems.append(f"{d}/{driver}: concurrent rows missing")
-    stale = [r for r in records if r["row"] == "concurrent" and r["design"] == "docstore" and r["stale"] != 0]
+    stale = [r for r in records if r["row"] == "concurrent" and r["design"] == "docstore"
+             and (r["stale"] != 0 or r.get("failed"))]
     if stale:
-        problems.append(f"docstore served stale reads: {stale}")
+        problems.append(f"docstore served stale reads or failed: {stale}")
     for p in problems:
         print(p)
     return 1 if problems else 0
@@ -135,6 +136,9 @@ def main():
               per_design("concurrent", "writes_per_s", driver=driver, workers=workers, writer=1), factor=False)
         t.add(f"concurrent {driver}, {workers} workers + writer: STALE reads",
               per_design("concurrent", "stale", driver=driver, workers=workers, writer=1), factor=False)
+        t.add(f"concurrent {driver}, {workers} workers (+ writer): failed gets",
+              {d: sum(r.get("failed", 0) for r in records if r["row"] == "concurrent" and r["design"] == d
+                      and r["driver"] == driver) for d in designs}, factor=False)
         t.add(f"concurrent {driver}, {workers} workers + writer: reads checked",
               per_design("concurrent", "ops", driver=driver, workers=workers, writer=1), factor=False)
         t.add(f"concurrent {driver}, {workers} workers: RSS per worker (MiB)",

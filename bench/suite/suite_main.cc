@@ -227,6 +227,7 @@ int main(int argc, char** argv) {
                        .Add("warmup_per_worker", static_cast<double>(run.warmup_per_worker))
                        .Add("ops_per_s", r.ops_per_s)
                        .Add("stale", static_cast<double>(r.stale))
+                       .Add("failed", static_cast<double>(r.failed))
                        .Add("writes_per_s", r.writer_seconds > 0 ? static_cast<double>(r.writes) / r.writer_seconds : 0.0)
                        .Add("max_rss_kb", r.max_rss_kb)
                        .Add("max_anon_kb", r.max_anon_kb)

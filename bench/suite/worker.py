@@ -1,7 +1,8 @@
 """A suite worker in Debian's /usr/bin/python3, as the report's users would
 run one: the five designs of designs.h through the sqlite3 module (docstore
 loaded with load_extension) and python3-redis, with the arguments, the
-stale-read check and the result line of processes.h.
+stale-read check and the result line of processes.h (a get that raises or returns None
+counts as failed, not stale).
 
   /usr/bin/python3 worker.py DESIGN DATABASE EXTENSION REDIS_SOCKET IDS_FILE
       VERSIONS_FILE OFFSET WARMUP OPS READY_FD START_FD RESULT_FD
@@ -167,18 +168,27 @@ def main():
         get(ids[(offset + len(ids) - warmup + i) & mask])
     os.write(int(ready_fd), b"r")
     os.read(int(start_fd), 1)
-    stale = 0
+    stale = failed = 0
     begin = time.perf_counter_ns()
     for i in range(ops):
         doc_id = ids[(offset + i) & mask]
         committed = versions[doc_id]
-        if version_of(get(doc_id)) < committed:
+        try:
+            json = get(doc_id)
+        except sqlite3.Error as e:
+            if not failed:
+                print(f"{design} worker: get {doc_id} failed: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if json is None:
+            failed += 1
+        elif version_of(json) < committed:
             stale += 1
     elapsed = time.perf_counter_ns() - begin
     rss, anon = resident_kb()
     if finish:
         finish()
-    os.write(int(result_fd), b"%d %d %d %d %d\n" % (ops, elapsed, stale, rss, anon))
+    os.write(int(result_fd), b"%d %d %d %d %d %d\n" % (ops, elapsed, stale, rss, anon, failed))
 
 
 if __name__ == "__main__":
