@@ -34,6 +34,21 @@ inline sqlite3_stmt* Prepare(sqlite3* db, const char* sql) {
   return stmt;
 }
 
+// The comparison designs' read: a prepared point-select building the same
+// JSON as doc_get.
+#define DOCSTORE_BENCH_DOCUMENT_JSON_FROM                                                       \
+  "SELECT json_object('id', d.id, 'title', d.title, 'content', d.content,"                        \
+  " 'metadata', json(d.metadata), 'content_type', d.content_type, 'created_at', d.created_at,"    \
+  " 'updated_at', d.updated_at, 'version', d.version, 'access_count', coalesce(a.access_count, 0)," \
+  " 'last_accessed', a.last_accessed)"                                                            \
+  " FROM documents AS d LEFT JOIN document_access AS a ON a.doc_id = d.id "
+constexpr const char* kPointJsonSql = DOCSTORE_BENCH_DOCUMENT_JSON_FROM "WHERE d.id = ?1";
+
+// The seed design's access count, written per read (Pass 1) or per batch (Pass 2).
+constexpr const char* kCountAccessSql =
+    "UPDATE document_access SET access_count = access_count + 1,"
+    " last_accessed = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE doc_id = ?1";
+
 // Loads the docstore extension at `path` into `db`.
 // Column `i` of the current row as text; "" for NULL (a docstore_stats time
 // not seen yet).

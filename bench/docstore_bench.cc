@@ -2,12 +2,10 @@
 // run on the same data: a constant-returning SQL function (the floor for any
 // SQL-callable function), a plain prepared point-select building the same
 // JSON with json_object, that select plus a synchronous access_count UPDATE
-// (the seed design), and Redis GET over loopback.
+// (the seed design), and Redis GET over a unix socket.
 //
 //   build/docstore_bench OUT.json EXTENSION [--quick]
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,11 +17,12 @@
 #include <filesystem>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bench_report.h"
 #include "bench_sqlite.h"
+#include "id_sequence.h"
+#include "redis_server.h"
 
 namespace {
 
@@ -38,6 +37,8 @@ using docstore::bench::Prepare;
 using docstore::bench::StepOnce;
 using docstore::bench::LoadExtension;
 using docstore::bench::PopulateDocuments;
+using docstore::bench::Ids;
+using docstore::bench::RedisServer;
 
 sqlite3* Open(const fs::path& path, const std::string& extension) {
   sqlite3* db = nullptr;
@@ -45,22 +46,6 @@ sqlite3* Open(const fs::path& path, const std::string& extension) {
   LoadExtension(db, extension);
   Exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144");
   return db;
-}
-
-// Id sequences: uniform over all documents, or 80/20 (80% of reads go to the
-// first 20% of ids).
-std::vector<int64_t> Ids(int count, bool skewed, size_t length, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int64_t> ids(length);
-  const int hot = std::max(1, count / 5);
-  for (auto& id : ids) {
-    if (skewed && rng() % 10 < 8) {
-      id = 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(hot));
-    } else {
-      id = 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(count));
-    }
-  }
-  return ids;
 }
 
 template <typename T>
@@ -223,50 +208,6 @@ void ConstantText(sqlite3_context* ctx, int, sqlite3_value**) {
   sqlite3_result_text(ctx, kConstant1k.data(), static_cast<int>(kConstant1k.size()),
                       SQLITE_STATIC);
 }
-
-constexpr const char* kPointJsonSql =
-    "SELECT json_object('id', d.id, 'title', d.title, 'content', d.content,"
-    " 'metadata', json(d.metadata), 'content_type', d.content_type, 'created_at', d.created_at,"
-    " 'updated_at', d.updated_at, 'version', d.version, 'access_count', coalesce(a.access_count, 0),"
-    " 'last_accessed', a.last_accessed)"
-    " FROM documents AS d LEFT JOIN document_access AS a ON a.doc_id = d.id WHERE d.id = ?1";
-
-// Redis on a loopback port for the length of the benchmark.
-class RedisServer {
- public:
-  RedisServer() {
-    port_ = 20000 + static_cast<int>(getpid() % 20000);
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int null_fd = open("/dev/null", O_WRONLY);
-      dup2(null_fd, STDOUT_FILENO);
-      dup2(null_fd, STDERR_FILENO);
-      const std::string port = std::to_string(port_);
-      execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--loglevel", "warning", nullptr);
-      _exit(127);
-    }
-  }
-  ~RedisServer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  redisContext* Connect() const {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      redisContext* c = redisConnect("127.0.0.1", port_);
-      if (c != nullptr && c->err == 0) return c;
-      if (c != nullptr) redisFree(c);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return nullptr;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 }  // namespace
 
@@ -436,7 +377,7 @@ int main(int argc, char** argv) {
         sqlite3_bind_int64(constant, 1, ids[i & mask]);
         StepOnce(constant);
       }));
-      sqlite3_stmt* point = Prepare(db, kPointJsonSql);
+      sqlite3_stmt* point = Prepare(db, docstore::bench::kPointJsonSql);
       for (int id = 1; id <= count; ++id) {  // warm the page cache
         sqlite3_bind_int64(point, 1, id);
         StepOnce(point);
@@ -445,9 +386,7 @@ int main(int argc, char** argv) {
         sqlite3_bind_int64(point, 1, ids[i & mask]);
         StepOnce(point);
       }));
-      sqlite3_stmt* touch = Prepare(
-          db, "UPDATE document_access SET access_count = access_count + 1,"
-              " last_accessed = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE doc_id = ?1");
+      sqlite3_stmt* touch = Prepare(db, docstore::bench::kCountAccessSql);
       results.push_back(Measure("baseline/seed_pass1", slow_ops, [&](uint64_t i) {
         sqlite3_bind_int64(point, 1, ids[i & mask]);
         StepOnce(point);
@@ -482,9 +421,9 @@ int main(int argc, char** argv) {
   }
 
   {
-    RedisServer server;
+    RedisServer server((dir / "redis.sock").string());
     redisContext* redis = server.Connect();
-    if (redis == nullptr) Die("redis-server did not come up on loopback");
+    if (redis == nullptr) Die("redis-server did not come up on " + server.socket());
     std::string value(1024, 'r');
     redisReply* reply = static_cast<redisReply*>(
         redisCommand(redis, "SET doc:1 %b", value.data(), value.size()));

@@ -19,6 +19,9 @@ DOCSTORE_TEST_PACKAGES=(
   python3-venv python3-pip python3-setuptools python3-wheel
   prometheus curl
 )
+# And what scripts/bench adds: Redis and its C client (the comparison rows),
+# python3-redis (the Python workers' Redis), matplotlib (the suite's chart).
+DOCSTORE_BENCH_PACKAGES=(redis-server libhiredis-dev python3-redis python3-matplotlib)
 # And what scripts/fuzz adds: clang with libFuzzer and the sanitizer runtimes.
 DOCSTORE_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
