@@ -184,37 +184,42 @@ Status CacheClient::ReadThrough(sqlite3_stmt* by_id, int64_t id, std::string* js
   return Status::Ok();
 }
 
-Status CacheClient::Flush(FlushResult* result) {
+Status CacheClient::Flush(FlushResult* result, uint32_t wait_ms) {
   *result = FlushResult{};
   DocumentCache* cache = Cache();
   if (cache == nullptr || counting_disabled_) return Status::Ok();  // nothing was counted
-  cache->NoteInlineFlush();
-  return FlushPendingAccesses(db_, cache, kFlushLockWaitMs, result);
+  const Status status = FlushPendingAccesses(db_, cache, wait_ms, result);
+  if (status.ok()) cache->NoteInlineFlush();
+  return status;
 }
 
-// The table is full: flush it from here rather than drop the access. Other
-// processes keep recording while the flush writes, and may fill the table it
-// switched to before this access gets in: then flush again (back-pressure),
-// for up to kFlushLockWaitMs.
+// The table is full: flush it from here rather than drop the access, or,
+// while another process flushes, wait for the room its flush makes. Other
+// processes keep recording meanwhile and may fill the table a flush switched
+// to before this access gets in: then again (back-pressure), for as long as
+// flushes keep committing. It fails only when none has committed for
+// kFlushLockWaitMs (a flusher that is stuck, a database that refuses the
+// writes): a read is slowed by an overloaded flusher, never failed by one.
 Status CacheClient::FlushThenRecord(DocumentCache* cache, int64_t id) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFlushLockWaitMs);
-  int flushes = 0;
-  do {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFlushLockWaitMs);
+  uint64_t committed = cache->FlushesCommitted();
+  for (;;) {
     FlushResult result;
-    Status status = Flush(&result);
-    ++flushes;
-    if (status.IsBusy()) {
-      return Status::Busy("cannot record the access: the pending-access table is full and " + status.message());
-    }
-    if (!status.ok()) {
+    const Status status = Flush(&result, kFullTableFlushWaitMs);
+    if (!status.ok() && !status.IsBusy()) {
       return Status::Error("cannot record the access: the pending-access table is full and flushing it failed (" +
                            status.message() + "); run docstore-sidecar or SELECT doc_flush() outside a transaction");
     }
     if (cache->RecordAccess(id)) return Status::Ok();
-  } while (std::chrono::steady_clock::now() < deadline);
-  return Status::Error("cannot record the access: the pending-access table was full again after each of " +
-                       std::to_string(flushes) + " flushes in " + std::to_string(kFlushLockWaitMs / 1000) +
-                       " s; other processes record faster than it can be flushed");
+    const auto now = std::chrono::steady_clock::now();
+    if (const uint64_t now_committed = cache->FlushesCommitted(); now_committed != committed) {
+      committed = now_committed;
+      deadline = now + std::chrono::milliseconds(kFlushLockWaitMs);
+    } else if (now >= deadline) {
+      return Status::Busy("cannot record the access: the pending-access table is full and no flush has committed for " +
+                          std::to_string(kFlushLockWaitMs / 1000) + " s (" + status.message() + ")");
+    }
+  }
 }
 
 }  // namespace docstore

@@ -35,6 +35,9 @@ inline constexpr uint32_t kSourceSyncWaitMs = 2000;
 // again (it reads from the database meanwhile).
 inline constexpr std::chrono::seconds kAttachRetryInterval{1};
 inline constexpr std::chrono::seconds kCatchUpRetryInterval{1};
+// How long a reader that finds the pending table full waits for another
+// flusher before it looks for room again (and then flushes itself).
+inline constexpr uint32_t kFullTableFlushWaitMs = 100;
 
 class CacheClient {
  public:
@@ -94,8 +97,9 @@ class CacheClient {
     return FlushThenRecord(cache, id);
   }
   Status RecordAccess(int64_t id) { return RecordAccess(Cache(), id); }
-  // Flushes pending accesses through this connection (doc_flush).
-  Status Flush(FlushResult* result);
+  // Flushes pending accesses through this connection (doc_flush), waiting at
+  // most `wait_ms` for another flusher.
+  Status Flush(FlushResult* result, uint32_t wait_ms = kFlushLockWaitMs);
 
  private:
   Status FlushThenRecord(DocumentCache* cache, int64_t id);

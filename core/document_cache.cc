@@ -217,6 +217,8 @@ void DocumentCache::NoteFlushCommitted(uint64_t rows, uint64_t accesses) {
   SetSegmentCounter(segment, SegmentCounter::kLastFlushMs, static_cast<uint64_t>(NowMilliseconds()));
 }
 
+uint64_t DocumentCache::FlushesCommitted() const { return SegmentCounterValue(segment_.get(), SegmentCounter::kFlushes); }
+
 void DocumentCache::NoteFlushFailed() { AddSegmentCounter(segment_.get(), SegmentCounter::kFlushFailures, 1); }
 
 void DocumentCache::NoteInlineFlush() { AddSegmentCounter(segment_.get(), SegmentCounter::kInlineFlushes, 1); }

@@ -222,6 +222,8 @@ class DocumentCache {
   // for longer than `wait_ms`.
   std::unique_ptr<shmcache::AccessFlush> BeginFlush(uint32_t wait_ms);
   void NoteFlushCommitted(uint64_t rows, uint64_t accesses);
+  // Flushes committed in this segment by any process so far (one atomic read).
+  uint64_t FlushesCommitted() const;
   void NoteFlushFailed();
   void NoteInlineFlush();
   // The sidecar's liveness, shown in docstore_stats.
