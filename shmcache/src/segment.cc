@@ -135,8 +135,10 @@ struct Segment::Impl {
     ino = st.st_ino;
     return true;
   }
-  mutable size_t reader_slot = 0;
-  mutable uint64_t reader_slot_forks = ~uint64_t{0};
+  // This process's reader-counter slot, chosen again after a fork; threads
+  // may race to choose it (the same slot), hence atomics (plain loads on x86).
+  mutable std::atomic<size_t> reader_slot{0};
+  mutable std::atomic<uint64_t> reader_slot_forks{~uint64_t{0}};
   PendingTable pending;
 
   // This process's recorder slot in the pending table, claimed on first use
@@ -297,11 +299,11 @@ struct Segment::Impl {
 
   ReaderCounters& Counters() const {
     const uint64_t forks = g_forks.load(std::memory_order_relaxed);
-    if (forks != reader_slot_forks) {
-      reader_slot = static_cast<size_t>(getpid()) % kReaderSlots;
-      reader_slot_forks = forks;
+    if (forks != reader_slot_forks.load(std::memory_order_acquire)) {
+      reader_slot.store(static_cast<size_t>(getpid()) % kReaderSlots, std::memory_order_relaxed);
+      reader_slot_forks.store(forks, std::memory_order_release);
     }
-    return header->reader_counters[reader_slot];
+    return header->reader_counters[reader_slot.load(std::memory_order_relaxed)];
   }
 
   enum class ReadOutcome { kHit, kMiss, kUnsettled };
