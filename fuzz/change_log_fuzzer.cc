@@ -68,7 +68,10 @@ void BindValue(sqlite3_stmt* stmt, int index, FuzzedDataProvider& in, int64_t ne
       sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
       return;
     }
-    default: sqlite3_bind_int64(stmt, index, near + in.ConsumeIntegralInRange<int64_t>(-3, 3));
+    default:  // wrapping, as near() does
+      sqlite3_bind_int64(stmt, index,
+                         static_cast<int64_t>(static_cast<uint64_t>(near) +
+                                              static_cast<uint64_t>(in.ConsumeIntegralInRange<int64_t>(-3, 3))));
   }
 }
 
@@ -95,17 +98,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cache.BeginSourceSync(0)->Publish(before);
 
   // What the file says now.
-  const auto near = static_cast<int64_t>(before.clock);
+  // A clock near the published one, wrapping as the unsigned clock does (the
+  // published clock may be INT64_MAX: no signed overflow in the harness).
+  auto near = [&before](uint64_t plus) { return static_cast<int64_t>(before.clock + plus); };
   FUZZ_CHECK(sqlite3_exec(db, "DELETE FROM docstore_clock; DELETE FROM docstore_meta; DELETE FROM docstore_changes;",
                           nullptr, nullptr, nullptr) == SQLITE_OK);
-  if (in.ConsumeIntegralInRange(0, 7) != 0) Run(db, "INSERT INTO docstore_clock VALUES (1, ?1)", in, 1, near + 5);
+  if (in.ConsumeIntegralInRange(0, 7) != 0) Run(db, "INSERT INTO docstore_clock VALUES (1, ?1)", in, 1, near(5));
   if (in.ConsumeIntegralInRange(0, 7) != 0) {
     Run(db, "INSERT INTO docstore_meta VALUES ('database_id', 'fuzz-database')", in, 0, 0);
   } else {
     Run(db, "INSERT INTO docstore_meta VALUES ('database_id', ?1)", in, 1, 0);
   }
   for (int changes = in.ConsumeIntegralInRange(0, 12); changes > 0; --changes) {
-    Run(db, "INSERT INTO docstore_changes VALUES (?1, ?2, ?3)", in, 3, near + 2);
+    Run(db, "INSERT INTO docstore_changes VALUES (?1, ?2, ?3)", in, 3, near(2));
   }
 
   shmcache::SourcePosition published = before;
